@@ -1,0 +1,6 @@
+"""The WSGI entry point: uWSGI and Elastic Beanstalk load ``app:application``."""
+
+import basic_config  # noqa: F401  (logging and New Relic come before Flask)
+from batfriend.api import create_app
+
+application = create_app()

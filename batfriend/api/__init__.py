@@ -1,0 +1,44 @@
+"""The Flask application: blueprints, the error envelope and the request log."""
+
+import logging
+import time
+
+import flask
+
+from batfriend import config
+from batfriend.api.errors import install_error_handlers
+from batfriend.api.service import service, sqs
+
+MAX_BODY_BYTES = 64 * 1024
+
+request_log = logging.getLogger("batfriend.request")
+
+
+def _start_timer() -> None:
+    flask.g.started = time.perf_counter()
+
+
+def _log_request(response: flask.Response) -> flask.Response:
+    elapsed_ms = (time.perf_counter() - flask.g.get("started", time.perf_counter())) * 1000
+    request_log.info(
+        "%s %s %d %.1fms",
+        flask.request.method,
+        flask.request.path,
+        response.status_code,
+        elapsed_ms,
+    )
+    return response
+
+
+def create_app(expose_sqs: bool | None = None) -> flask.Flask:
+    """Build the app; ``/sqs`` exists only when ``expose_sqs`` (default: BATFRIEND_EXPOSE_SQS)."""
+    app = flask.Flask("batfriend")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    app.register_blueprint(service)
+    if config.BATFRIEND_EXPOSE_SQS if expose_sqs is None else expose_sqs:
+        app.register_blueprint(sqs)
+    install_error_handlers(app)
+    app.before_request(_start_timer)
+    app.after_request(_log_request)
+    return app

@@ -1,0 +1,123 @@
+"""Unpack a JSON request body and check every field's exact type, the seed's way.
+
+Each check raises ``BadRequest`` naming the field, which the error handler
+answers as a 400 envelope. Never ``assert``: ``python -O`` strips asserts.
+"""
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import flask
+from werkzeug.exceptions import UnsupportedMediaType
+
+from batfriend.errors import BadRequest
+
+USERNAME = re.compile(r"[a-z0-9_]{3,32}")
+LOBBY_NAME = re.compile(r"[a-z0-9-]{1,32}")
+PHONE = re.compile(r"\+[0-9]{8,15}")
+
+
+def _reject_constant(name: str) -> None:
+    raise BadRequest(f"{name} is not a number JSON allows; send a finite number")
+
+
+def json_body(allowed: Iterable[str]) -> dict[str, Any]:
+    """Return the request's JSON object, refusing non-JSON, non-objects and unknown fields."""
+    request = flask.request
+    if not request.is_json:
+        raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+    try:
+        body = json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+    if type(body) is not dict:
+        raise BadRequest("the body must be a JSON object")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}", field=unknown[0])
+    return body
+
+
+def _field(body: dict[str, Any], name: str, kind: str, required: bool) -> Any:
+    """Return the raw value of ``name``; None when optional and absent."""
+    if name not in body:
+        if required:
+            raise BadRequest(f"{name} is required ({kind})", field=name)
+        return None
+    return body[name]
+
+
+def get_str(
+    body: dict[str, Any],
+    name: str,
+    *,
+    min_length: int = 1,
+    max_length: int,
+    pattern: re.Pattern[str] | None = None,
+    required: bool = True,
+) -> str | None:
+    """Return field ``name`` as a str of bounded length matching ``pattern``."""
+    value = _field(body, name, "a string", required)
+    if value is None and not required:
+        return None
+    if type(value) is not str:
+        raise BadRequest(f"{name} must be a string", field=name)
+    if not min_length <= len(value) <= max_length:
+        raise BadRequest(f"{name} must be {min_length} to {max_length} characters", field=name)
+    if pattern is not None and not pattern.fullmatch(value):
+        raise BadRequest(f"{name} must match {pattern.pattern}", field=name)
+    return value
+
+
+def get_int(
+    body: dict[str, Any], name: str, *, minimum: int, maximum: int, required: bool = True
+) -> int | None:
+    """Return field ``name`` as an int (never a bool) within ``[minimum, maximum]``."""
+    value = _field(body, name, "an integer", required)
+    if value is None and not required:
+        return None
+    if type(value) is not int:
+        raise BadRequest(f"{name} must be an integer", field=name)
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"{name} must be from {minimum} to {maximum}", field=name)
+    return value
+
+
+def get_time(body: dict[str, Any], name: str, *, required: bool = True) -> float | None:
+    """Return field ``name`` as epoch seconds: a finite, non-negative int or float."""
+    value = _field(body, name, "a number of seconds since the epoch", required)
+    if value is None and not required:
+        return None
+    if type(value) not in (int, float):
+        raise BadRequest(f"{name} must be a number of seconds since the epoch", field=name)
+    if not math.isfinite(value) or value < 0:
+        raise BadRequest(f"{name} must be a finite, non-negative number", field=name)
+    return float(value)
+
+
+def get_str_list(
+    body: dict[str, Any],
+    name: str,
+    *,
+    min_items: int = 1,
+    max_items: int,
+    max_length: int,
+    pattern: re.Pattern[str] | None = None,
+) -> list[str]:
+    """Return field ``name`` as a list of strings, each checked like ``get_str``."""
+    value = _field(body, name, "a list of strings", True)
+    if type(value) is not list:
+        raise BadRequest(f"{name} must be a list of strings", field=name)
+    if not min_items <= len(value) <= max_items:
+        raise BadRequest(f"{name} must hold {min_items} to {max_items} items", field=name)
+    for item in value:
+        if type(item) is not str or not 1 <= len(item) <= max_length:
+            raise BadRequest(
+                f"every item of {name} must be a string of 1 to {max_length}", field=name
+            )
+        if pattern is not None and not pattern.fullmatch(item):
+            raise BadRequest(f"every item of {name} must match {pattern.pattern}", field=name)
+    return value

@@ -1,0 +1,117 @@
+"""Environment variables, loaded once into module globals.
+
+Every variable is read here and nowhere else. A malformed value stops the
+process at import time with a message that names the variable, so a bad
+deployment fails at start-up instead of on the first request.
+"""
+
+import os
+import re
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class ConfigError(Exception):
+    """An environment variable holds a value batfriend cannot use."""
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        super().__init__(f"environment variable {name}={value!r} is malformed: expected {expected}")
+        self.name = name
+
+
+def _text(name: str, default: str | None = None) -> str | None:
+    """Return the variable's value, or the default when it is unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _port(name: str, default: int) -> int:
+    """Return a TCP port number (1-65535)."""
+    value = _text(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ConfigError(name, value, "a port number from 1 to 65535")
+    return int(value)
+
+
+def _seconds(name: str, default: float) -> float:
+    """Return a positive number of seconds."""
+    value = _text(name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(name, value, "a positive number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(name, value, "a positive number of seconds")
+    return seconds
+
+
+def _flag(name: str) -> bool:
+    """Return a boolean flag: 1/true/yes or 0/false/no (unset means off)."""
+    value = (_text(name) or "0").lower()
+    if value not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(name, value, "1 or 0")
+    return value in ("1", "true", "yes")
+
+
+def _redis_url(name: str, value: str | None) -> str | None:
+    """Return a Redis URL after checking its scheme."""
+    if value is not None and not value.startswith(_REDIS_SCHEMES):
+        raise ConfigError(name, value, "a redis://, rediss:// or unix:// URL")
+    return value
+
+
+def _shards(name: str) -> dict[str, str]:
+    """Parse the shard map: comma-separated ``prefix=redis-url`` pairs."""
+    value = _text(name)
+    shards: dict[str, str] = {}
+    if value is None:
+        return shards
+    for entry in value.split(","):
+        prefix, sep, url = entry.strip().partition("=")
+        if not sep or not prefix or prefix in shards:
+            raise ConfigError(
+                name, value, "comma-separated prefix=redis-url pairs, each prefix once"
+            )
+        shards[prefix] = _redis_url(name, url.strip()) or ""
+        if not shards[prefix]:
+            raise ConfigError(name, value, "a Redis URL after every prefix=")
+    return shards
+
+
+def _log_level(name: str) -> str:
+    """Return a logging level name."""
+    value = (_text(name) or "INFO").upper()
+    if value not in _LOG_LEVELS:
+        raise ConfigError(name, value, "one of " + ", ".join(_LOG_LEVELS))
+    return value
+
+
+def _database_url(name: str, value: str | None) -> str | None:
+    """Return an SQLAlchemy URL after a shape check (scheme://...)."""
+    if value is not None and not re.match(r"^[a-z][a-z0-9+]*://", value):
+        raise ConfigError(name, value, "an SQLAlchemy URL such as mysql+pymysql://user:pw@host/db")
+    return value
+
+
+REDIS_URL: str | None = _redis_url("REDIS_URL", _text("REDIS_URL"))
+BATFRIEND_REDIS_SHARDS: dict[str, str] = _shards("BATFRIEND_REDIS_SHARDS")
+BATFRIEND_REDIS_TIMEOUT: float = _seconds("BATFRIEND_REDIS_TIMEOUT", 1.0)
+DATABASE_URL: str | None = _database_url("DATABASE_URL", _text("DATABASE_URL"))
+BATFRIEND_DATA_DIR: str = os.path.abspath(_text("BATFRIEND_DATA_DIR", "var") or "var")
+PORT: int = _port("PORT", 8087)
+BATFRIEND_EXPOSE_SQS: bool = _flag("BATFRIEND_EXPOSE_SQS")
+LOG_LEVEL: str = _log_level("LOG_LEVEL")
+LOG_FORMAT: str = _text("LOG_FORMAT", "%(asctime)s %(levelname)s %(name)s: %(message)s") or ""
+NEW_RELIC_LICENSE_KEY: str | None = _text("NEW_RELIC_LICENSE_KEY")
+NEW_RELIC_CONFIG_FILE: str | None = _text("NEW_RELIC_CONFIG_FILE")
+BATFRIEND_TEST_REDIS_URL: str | None = _redis_url(
+    "BATFRIEND_TEST_REDIS_URL", _text("BATFRIEND_TEST_REDIS_URL")
+)
+BATFRIEND_TEST_DATABASE_URL: str | None = _database_url(
+    "BATFRIEND_TEST_DATABASE_URL", _text("BATFRIEND_TEST_DATABASE_URL")
+)

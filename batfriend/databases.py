@@ -1,0 +1,139 @@
+"""Database handles: ``get_redis(prefix)`` for Redis and ``get_engine()`` for SQL.
+
+Clients are created lazily, once per URL per process, and created again after
+a fork (uWSGI's master forks workers), so no connection pool is ever shared
+between processes. Tests may monkeypatch either function.
+"""
+
+import os
+import threading
+
+import redis
+import sqlalchemy
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
+
+from batfriend import config
+
+EMBEDDED_URL_FILE = "embedded-redis.url"
+_FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+_lock = threading.Lock()
+_pid = os.getpid()
+_default_redis_url: str | None = None
+_redis_clients: dict[str, redis.Redis] = {}
+_engines: dict[str, sqlalchemy.Engine] = {}
+
+
+def _resolve_default_redis_url() -> str:
+    """Return ``REDIS_URL``, else the embedded Redis runlocal recorded, else localhost."""
+    if config.REDIS_URL:
+        return config.REDIS_URL
+    try:
+        with open(os.path.join(config.BATFRIEND_DATA_DIR, EMBEDDED_URL_FILE)) as recorded:
+            return recorded.read().strip() or _FALLBACK_REDIS_URL
+    except FileNotFoundError:
+        return _FALLBACK_REDIS_URL
+
+
+def default_redis_url() -> str:
+    """Return the URL of keys no shard claims, resolved once per ``reset()``."""
+    global _default_redis_url
+    if _default_redis_url is None:
+        _default_redis_url = _resolve_default_redis_url()
+    return _default_redis_url
+
+
+def redis_url_for(prefix: str) -> str:
+    """Return the URL serving a key family: the longest matching shard prefix wins."""
+    matches = [p for p in config.BATFRIEND_REDIS_SHARDS if prefix.startswith(p)]
+    if not matches:
+        return default_redis_url()
+    return config.BATFRIEND_REDIS_SHARDS[max(matches, key=len)]
+
+
+def redis_urls() -> list[str]:
+    """Return every distinct Redis URL the app may use (default and shards)."""
+    return sorted({default_redis_url(), *config.BATFRIEND_REDIS_SHARDS.values()})
+
+
+def _forget_after_fork() -> None:
+    """Drop handles inherited from a parent process; the caller holds ``_lock``."""
+    global _pid
+    if os.getpid() != _pid:
+        _pid = os.getpid()
+        _redis_clients.clear()
+        for engine in _engines.values():
+            engine.dispose(close=False)
+        _engines.clear()
+
+
+def redis_client(url: str) -> redis.Redis:
+    """Return this process's client for one Redis URL, creating it on first use."""
+    with _lock:
+        _forget_after_fork()
+        client = _redis_clients.get(url)
+        if client is None:
+            timeout = config.BATFRIEND_REDIS_TIMEOUT
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout * 2,
+                retry=Retry(ConstantBackoff(0.05), retries=1),
+                health_check_interval=30,
+            )
+            _redis_clients[url] = client
+        return client
+
+
+def get_redis(prefix: str) -> redis.Redis:
+    """Return the Redis client for keys starting with ``prefix``."""
+    return redis_client(redis_url_for(prefix))
+
+
+def database_url() -> str:
+    """Return ``DATABASE_URL``, or a SQLite file in the data directory."""
+    if config.DATABASE_URL:
+        return config.DATABASE_URL
+    os.makedirs(config.BATFRIEND_DATA_DIR, exist_ok=True)
+    return "sqlite:///" + os.path.join(config.BATFRIEND_DATA_DIR, "batfriend.sqlite3")
+
+
+def _create_engine(url: str) -> sqlalchemy.Engine:
+    """Create an engine with pool settings that suit forked, long-lived workers."""
+    parsed = sqlalchemy.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return sqlalchemy.create_engine(parsed, connect_args={"timeout": 5})
+    if parsed.get_backend_name() == "mysql":
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        return sqlalchemy.create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_recycle=280,
+            connect_args={"connect_timeout": 3},
+        )
+    return sqlalchemy.create_engine(parsed, pool_pre_ping=True, pool_recycle=280)
+
+
+def get_engine() -> sqlalchemy.Engine:
+    """Return this process's SQLAlchemy engine for ``DATABASE_URL``."""
+    url = database_url()
+    with _lock:
+        _forget_after_fork()
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _create_engine(url)
+        return engine
+
+
+def reset() -> None:
+    """Close and forget every handle, so the next call reads the configuration again."""
+    global _default_redis_url
+    with _lock:
+        _default_redis_url = None
+        for client in _redis_clients.values():
+            client.close()
+        _redis_clients.clear()
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()

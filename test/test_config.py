@@ -1,0 +1,54 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from base_test import TestBase
+
+
+def import_config(**env):
+    environment = {k: v for k, v in os.environ.items() if k not in env}
+    environment.update(env)
+    code = (
+        "from batfriend import config as c;"
+        "print(c.PORT, c.BATFRIEND_EXPOSE_SQS, c.BATFRIEND_REDIS_SHARDS)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True
+    )
+
+
+class TestConfig(TestBase):
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("PORT", "eighty"),
+            ("PORT", "70000"),
+            ("LOG_LEVEL", "LOUD"),
+            ("BATFRIEND_EXPOSE_SQS", "maybe"),
+            ("REDIS_URL", "localhost:6379"),
+            ("BATFRIEND_REDIS_SHARDS", "msg:redis://x"),
+            ("BATFRIEND_REDIS_TIMEOUT", "-1"),
+            ("DATABASE_URL", "not a url"),
+        ],
+    )
+    def test_malformed_variable_fails_fast_naming_it(self, name, value):
+        result = import_config(**{name: value})
+        assert result.returncode != 0
+        assert f"ConfigError: environment variable {name}=" in result.stderr
+
+    def test_values_are_parsed(self):
+        result = import_config(
+            PORT="9000",
+            BATFRIEND_EXPOSE_SQS="1",
+            BATFRIEND_REDIS_SHARDS="msg:=redis://10.0.0.2:6379/0, lobby:=redis://10.0.0.3/1",
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == (
+            "9000 True {'msg:': 'redis://10.0.0.2:6379/0', 'lobby:': 'redis://10.0.0.3/1'}"
+        )
+
+    def test_defaults(self):
+        result = import_config(PORT="", BATFRIEND_EXPOSE_SQS="", BATFRIEND_REDIS_SHARDS="")
+        assert result.stdout.strip() == "8087 False {}"

@@ -1,0 +1,58 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from base_test import TestBase
+from batfriend.api.service import BAT
+from batfriend.databases import EMBEDDED_URL_FILE
+from batfriend.embedded import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(url, deadline):
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.headers.get_content_type(), response.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+class TestRunlocal(TestBase):
+    def test_serves_the_bat_with_an_embedded_redis_and_stops_it_on_ctrl_c(self, tmp_path):
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+        env.update(PORT=str(port), BATFRIEND_DATA_DIR=str(tmp_path))
+        process = subprocess.Popen(
+            [sys.executable, "runlocal.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            content_type, body = wait_for(f"http://127.0.0.1:{port}/status", time.monotonic() + 20)
+            assert content_type == "text/plain"
+            assert body == BAT
+            recorded = (tmp_path / EMBEDDED_URL_FILE).read_text()
+            assert recorded.startswith("redis://127.0.0.1:")
+            pid = int((tmp_path / "embedded-redis.pid").read_text())
+            assert os.path.exists(f"/proc/{pid}")
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=20)
+        assert "started embedded Redis at redis://127.0.0.1:" in output
+        assert "embedded Redis stopped" in output
+        assert not (tmp_path / EMBEDDED_URL_FILE).exists()
+        assert (
+            not os.path.exists(f"/proc/{pid}")
+            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )

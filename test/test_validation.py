@@ -1,0 +1,63 @@
+import pytest
+
+from base_test import TestBase
+from batfriend.api import create_app
+from batfriend.api.validation import (
+    PHONE,
+    USERNAME,
+    get_int,
+    get_str,
+    get_str_list,
+    get_time,
+    json_body,
+)
+from batfriend.errors import BadRequest
+
+
+@pytest.fixture
+def body_of():
+    app = create_app()
+
+    def parse(payload, allowed):
+        with app.test_request_context("/", method="POST", json=payload):
+            return json_body(allowed)
+
+    return parse
+
+
+class TestValidation(TestBase):
+    def test_json_body_rejects_unknown_fields(self, body_of):
+        assert body_of({"a": 1}, ["a", "b"]) == {"a": 1}
+        with pytest.raises(BadRequest) as caught:
+            body_of({"a": 1, "zz": 2}, ["a"])
+        assert caught.value.field == "zz"
+
+    def test_get_str(self):
+        assert get_str({"u": "bob_1"}, "u", max_length=32, pattern=USERNAME) == "bob_1"
+        assert get_str({}, "u", max_length=32, required=False) is None
+        for bad in [{"u": 5}, {"u": None}, {"u": "x" * 33}, {"u": "Bob"}, {}]:
+            with pytest.raises(BadRequest) as caught:
+                get_str(bad, "u", min_length=3, max_length=32, pattern=USERNAME)
+            assert caught.value.field == "u"
+
+    def test_get_int_refuses_bools_and_floats(self):
+        assert get_int({"n": 7}, "n", minimum=1, maximum=100) == 7
+        for bad in [True, 7.0, "7", 0, 101]:
+            with pytest.raises(BadRequest):
+                get_int({"n": bad}, "n", minimum=1, maximum=100)
+
+    def test_get_time(self):
+        assert get_time({"t": 1700000000}, "t") == 1700000000.0
+        assert get_time({}, "t", required=False) is None
+        for bad in [True, "1", -1.0, float("inf"), float("nan")]:
+            with pytest.raises(BadRequest):
+                get_time({"t": bad}, "t")
+
+    def test_get_str_list(self):
+        phones = ["+14155550100", "+442071838750"]
+        assert (
+            get_str_list({"p": phones}, "p", max_items=1000, max_length=16, pattern=PHONE) == phones
+        )
+        for bad in ["+1", [], ["+1415555010x"], [5], "+14155550100"]:
+            with pytest.raises(BadRequest):
+                get_str_list({"p": bad}, "p", max_items=1000, max_length=16, pattern=PHONE)
