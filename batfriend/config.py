@@ -104,6 +104,7 @@ BATFRIEND_REDIS_TIMEOUT: float = _seconds("BATFRIEND_REDIS_TIMEOUT", 1.0)
 DATABASE_URL: str | None = _database_url("DATABASE_URL", _text("DATABASE_URL"))
 BATFRIEND_DATA_DIR: str = os.path.abspath(_text("BATFRIEND_DATA_DIR", "var") or "var")
 PORT: int = _port("PORT", 8087)
+BATFRIEND_SESSION_SECONDS: float = _seconds("BATFRIEND_SESSION_SECONDS", 7 * 24 * 3600.0)
 BATFRIEND_EXPOSE_SQS: bool = _flag("BATFRIEND_EXPOSE_SQS")
 LOG_LEVEL: str = _log_level("LOG_LEVEL")
 LOG_FORMAT: str = _text("LOG_FORMAT", "%(asctime)s %(levelname)s %(name)s: %(message)s") or ""

@@ -65,3 +65,19 @@ def spare_redis(tmp_path):
     yield server
     TEST_REDIS_URLS.discard(url)
     server.stop()
+
+
+@pytest.fixture
+def signup(client):
+    """Register and log in an agent through the API; return its Authorization headers."""
+
+    def sign_up(username, password="correct horse battery"):
+        response = client.post(
+            "/agents/register", json={"username": username, "password": password}
+        )
+        assert response.status_code == 201, response.get_json()
+        response = client.post("/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": "Bearer " + response.get_json()["token"]}
+
+    return sign_up

@@ -6,6 +6,7 @@ import time
 import flask
 
 from batfriend import config
+from batfriend.api.agents import agents
 from batfriend.api.errors import install_error_handlers
 from batfriend.api.service import service, sqs
 
@@ -36,6 +37,7 @@ def create_app(expose_sqs: bool | None = None) -> flask.Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     app.register_blueprint(service)
+    app.register_blueprint(agents)
     if config.BATFRIEND_EXPOSE_SQS if expose_sqs is None else expose_sqs:
         app.register_blueprint(sqs)
     install_error_handlers(app)

@@ -1,0 +1,51 @@
+"""``Doorman``: issues, checks and revokes session tokens.
+
+A token is 32 random bytes from ``secrets`` (256 bits), shown to the client
+once. Redis keeps only its SHA-256, so a copy of the database holds no usable
+token, and the look-up by digest needs no comparison of secrets.
+"""
+
+import hashlib
+import secrets
+import time
+
+from redis import Redis
+
+from batfriend import config
+from batfriend.agent import Agent
+from batfriend.databases import get_redis
+from batfriend.errors import Unauthorized
+
+SESSION_PREFIX = "session:"
+
+
+class Doorman:
+    """Lets agents in and out; ``ttl`` is a session's lifetime in seconds."""
+
+    def __init__(self, ttl: float | None = None) -> None:
+        self._redis: Redis = get_redis(SESSION_PREFIX)
+        self._ttl = config.BATFRIEND_SESSION_SECONDS if ttl is None else ttl
+
+    def _session_key(self, token: str) -> str:
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{SESSION_PREFIX}{digest}"
+
+    def login(self, username: str, password: str, now: float | None = None) -> tuple[str, float]:
+        """Return ``(token, expires_at)``; raise Unauthorized on bad credentials."""
+        if not Agent(username).check_password(password):
+            raise Unauthorized("wrong username or password")
+        token = secrets.token_urlsafe(32)
+        expires_at = (time.time() if now is None else now) + self._ttl
+        self._redis.set(self._session_key(token), username, px=int(self._ttl * 1000))
+        return token, expires_at
+
+    def check(self, token: str) -> str:
+        """Return the username a live token belongs to (one round trip); else Unauthorized."""
+        username = self._redis.get(self._session_key(token))
+        if username is None:
+            raise Unauthorized("the token is unknown, expired or logged out; log in again")
+        return username.decode()
+
+    def logout(self, token: str) -> None:
+        """Revoke a token at once."""
+        self._redis.delete(self._session_key(token))
