@@ -9,7 +9,8 @@ from batfriend import config
 from batfriend.api.agents import agents
 from batfriend.api.errors import install_error_handlers
 from batfriend.api.phones import phones
-from batfriend.api.service import service, sqs
+from batfriend.api.service import service
+from batfriend.api.sqs import sqs
 
 MAX_BODY_BYTES = 64 * 1024
 
