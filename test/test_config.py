@@ -31,6 +31,8 @@ class TestConfig(TestBase):
             ("BATFRIEND_REDIS_SHARDS", "msg:redis://x"),
             ("BATFRIEND_REDIS_TIMEOUT", "-1"),
             ("DATABASE_URL", "not a url"),
+            ("BATFRIEND_SEND_LIMIT_PER_MINUTE", "lots"),
+            ("BATFRIEND_SEND_LIMIT_PER_MINUTE", "0"),
         ],
     )
     def test_malformed_variable_fails_fast_naming_it(self, name, value):
