@@ -7,12 +7,16 @@ BATFRIEND_TEST_DATABASE_URL it uses a SQLite file in a temporary directory.
 import tempfile
 
 import pytest
+from redis.connection import AbstractConnection
 
 from base_test import TEST_REDIS_URLS
 from batfriend import config as settings
 from batfriend import databases
+from batfriend.agency import Agency
+from batfriend.agent import Agent
 from batfriend.api import create_app
 from batfriend.embedded import EmbeddedRedis
+from batfriend.friends import Friends
 
 _session: dict[str, object] = {}
 
@@ -81,3 +85,41 @@ def signup(client):
         return {"Authorization": "Bearer " + response.get_json()["token"]}
 
     return sign_up
+
+
+@pytest.fixture
+def befriend():
+    """Make two agents friends through the models, registering either one if it is new."""
+
+    def make_friends(a, b, now=None):
+        for name in (a, b):
+            if not Agency().exists(name):
+                Agent(name).register("correct horse battery")
+        Friends(a).request(b, now=now)
+        Friends(b).accept(a, now=now)
+
+    return make_friends
+
+
+class RoundTrips:
+    """Counts round trips to Redis: every batch of commands written to a connection is one."""
+
+    def __init__(self):
+        self.count = 0
+
+    def reset(self):
+        self.count = 0
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """A RoundTrips counter, fed by every Redis connection of this process during the test."""
+    counter = RoundTrips()
+    send = AbstractConnection.send_packed_command
+
+    def counting_send(connection, command, check_health=True):
+        counter.count += 1
+        return send(connection, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    return counter

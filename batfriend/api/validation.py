@@ -42,11 +42,13 @@ def json_body(allowed: Iterable[str]) -> dict[str, Any]:
 
 
 def _field(body: dict[str, Any], name: str, kind: str, required: bool) -> Any:
-    """Return the raw value of ``name``; None when optional and absent."""
+    """Return the raw value of ``name``; None when optional and absent (never when null)."""
     if name not in body:
         if required:
             raise BadRequest(f"{name} is required ({kind})", field=name)
         return None
+    if body[name] is None and not required:
+        raise BadRequest(f"{name} is optional: omit it rather than send null", field=name)
     return body[name]
 
 
