@@ -53,18 +53,9 @@ def message_time(message_id: str) -> float:
     return int(message_id[:13]) / 1000
 
 
-def _optional_str(data: dict[str, Any], name: str) -> str | None:
-    value = data[name]
-    if value is not None and type(value) is not str:
-        raise TypeError(f"Message needs {name} to be a str or None")
-    return value
-
-
-def _time(data: dict[str, Any], name: str) -> float:
-    value = data[name]
-    if type(value) not in (int, float):
-        raise TypeError(f"Message needs a numeric {name}")
-    return float(value)
+_NAME_TYPES = {str, type(None)}
+_TIME_TYPES = {int, float}
+_READ_TYPES = {bool, type(None)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,24 +104,25 @@ class Message:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Message":
-        """Build from a plain dict, checking each field's type."""
-        message_id, body, read = data["id"], data["body"], data["read"]
+        """Build from a plain dict, checking each field's type (cheaply: pages load many)."""
+        message_id, sender, to, lobby = data["id"], data["sender"], data["to"], data["lobby"]
+        body, sent_at, deliver_at, read = (
+            data["body"],
+            data["sent_at"],
+            data["deliver_at"],
+            data["read"],
+        )
         if type(message_id) is not str or not MESSAGE_ID.fullmatch(message_id):
             raise TypeError("Message needs an id made by new_message_id")
-        if type(body) is not str:
-            raise TypeError("Message needs a str body")
-        if read is not None and type(read) is not bool:
+        if type(body) is not str or not (
+            type(sender) in _NAME_TYPES and type(to) in _NAME_TYPES and type(lobby) in _NAME_TYPES
+        ):
+            raise TypeError("Message needs a str body, and str or None sender, to and lobby")
+        if type(sent_at) not in _TIME_TYPES or type(deliver_at) not in _TIME_TYPES:
+            raise TypeError("Message needs numeric sent_at and deliver_at")
+        if type(read) not in _READ_TYPES:
             raise TypeError("Message needs read to be a bool or None")
-        return cls(
-            message_id,
-            _optional_str(data, "sender"),
-            _optional_str(data, "to"),
-            _optional_str(data, "lobby"),
-            body,
-            _time(data, "sent_at"),
-            _time(data, "deliver_at"),
-            read,
-        )
+        return cls(message_id, sender, to, lobby, body, float(sent_at), float(deliver_at), read)
 
     def dump_json(self) -> str:
         """Serialise as a JSON object (the API's shape)."""
@@ -162,6 +154,16 @@ def cut_page(ids: list[bytes], limit: int) -> tuple[list[str], str | None]:
     return page, page[-1] if len(ids) > limit else None
 
 
-def load_page(blobs: list[bytes | None]) -> list[Message]:
-    """Parse a page's stored messages, skipping any that vanished between two round trips."""
-    return [Message.load_msgpack(blob) for blob in blobs if blob is not None]
+def load_page(blobs: list[bytes | None], unread: list[int] | None = None) -> list[Message]:
+    """Parse a page's stored messages, skipping any that vanished between two round trips.
+
+    ``unread`` (one flag per blob, as SMISMEMBER answers) sets each message's ``read``.
+    """
+    messages = []
+    for n, blob in enumerate(blobs):
+        if blob is not None:
+            data = msgpack.unpackb(blob)
+            if unread is not None:
+                data["read"] = not unread[n]
+            messages.append(Message.from_dict(data))
+    return messages

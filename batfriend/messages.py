@@ -5,10 +5,10 @@ scores are all 0, so ``ZREVRANGEBYLEX`` walks it newest first and a cursor is
 simply the last id seen), the stored messages (a HASH id -> msgpack) and the
 unread ids (a SET, so the unread count is its size and can never drift).
 Delivering is idempotent by id; a send is that delivery gated, in the same Lua
-call, by the friendship and the sender's sliding window of sends.
+call, by the friendship and the sender's sliding window of sends. A page is one
+Lua call too: ids, bodies, unread flags and the unread count.
 """
 
-import dataclasses
 import math
 import time
 
@@ -38,6 +38,7 @@ class Messages:
             raise ValueError("send_limit must be at least 1")
         self._send_limit = limit
         self._deliver = get_script(self._redis, "messages_deliver")
+        self._page = get_script(self._redis, "messages_page")
 
     def _inbox_key(self) -> str:
         return f"{MSG_PREFIX}inbox:{self._owner}"
@@ -102,27 +103,14 @@ class Messages:
     ) -> tuple[list[Message], str | None, int]:
         """Return up to ``limit`` messages older than cursor ``before``, newest first.
 
-        Returns ``(messages, next_before, unread)`` in two round trips; ``next_before``
+        Returns ``(messages, next_before, unread)`` in one round trip; ``next_before``
         is None on the last page.
         """
-        pipeline = self._redis.pipeline(transaction=False)
-        pipeline.zrevrangebylex(
-            self._inbox_key(), newest_first_bound(before), "-", start=0, num=limit + 1
+        unread, fetched, blobs, unread_flags = self._page(
+            keys=self._inbox_keys(), args=[newest_first_bound(before), limit]
         )
-        pipeline.scard(self._unread_key())
-        fetched, unread = pipeline.execute()
-        ids, next_before = cut_page(fetched, limit)
-        if not ids:
-            return [], None, unread
-        pipeline.hmget(self._bodies_key(), ids)
-        pipeline.smismember(self._unread_key(), ids)
-        blobs, unread_flags = pipeline.execute()
-        is_unread = dict(zip(ids, unread_flags, strict=True))
-        messages = [
-            dataclasses.replace(message, read=not is_unread[message.id])
-            for message in load_page(blobs)
-        ]
-        return messages, next_before, unread
+        _, next_before = cut_page(fetched, limit)
+        return load_page(blobs, unread_flags), next_before, unread
 
     def unread(self) -> int:
         """Return how many messages in this inbox are unread."""
