@@ -155,7 +155,7 @@ def cut_page(ids: list[bytes], limit: int) -> tuple[list[str], str | None]:
 
 
 def load_page(blobs: list[bytes | None], unread: list[int] | None = None) -> list[Message]:
-    """Parse a page's stored messages, skipping any that vanished between two round trips.
+    """Parse a page's stored messages, skipping any whose body is gone (trimmed meanwhile).
 
     ``unread`` (one flag per blob, as SMISMEMBER answers) sets each message's ``read``.
     """
