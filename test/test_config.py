@@ -36,6 +36,8 @@ class TestConfig(TestBase):
             ("BATFRIEND_WORKLIST_ATTEMPTS", "0"),
             ("BATFRIEND_SWEEP_KEYS", "1.5"),
             ("BATFRIEND_SQS_PASS_SECONDS", "-3"),
+            ("BATFRIEND_SEND_LIMIT_PER_MINUTE", "lots"),
+            ("BATFRIEND_SEND_LIMIT_PER_MINUTE", "0"),
         ],
     )
     def test_malformed_variable_fails_fast_naming_it(self, name, value):
