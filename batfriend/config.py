@@ -50,6 +50,16 @@ def _seconds(name: str, default: float) -> float:
     return seconds
 
 
+def _count(name: str, default: int, minimum: int = 1) -> int:
+    """Return a whole number no smaller than ``minimum``."""
+    value = _text(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < minimum:
+        raise ConfigError(name, value, f"a whole number of at least {minimum}")
+    return int(value)
+
+
 def _flag(name: str) -> bool:
     """Return a boolean flag: 1/true/yes or 0/false/no (unset means off)."""
     value = (_text(name) or "0").lower()
@@ -105,7 +115,13 @@ DATABASE_URL: str | None = _database_url("DATABASE_URL", _text("DATABASE_URL"))
 BATFRIEND_DATA_DIR: str = os.path.abspath(_text("BATFRIEND_DATA_DIR", "var") or "var")
 PORT: int = _port("PORT", 8087)
 BATFRIEND_SESSION_SECONDS: float = _seconds("BATFRIEND_SESSION_SECONDS", 7 * 24 * 3600.0)
+BATFRIEND_SEND_LIMIT_PER_MINUTE: int = _count("BATFRIEND_SEND_LIMIT_PER_MINUTE", 60)
 BATFRIEND_EXPOSE_SQS: bool = _flag("BATFRIEND_EXPOSE_SQS")
+BATFRIEND_SQS_PASS_SECONDS: float = _seconds("BATFRIEND_SQS_PASS_SECONDS", 20.0)
+BATFRIEND_WATCHER_TICK: float = _seconds("BATFRIEND_WATCHER_TICK", 1.0)
+BATFRIEND_WORKLIST_LEASE: float = _seconds("BATFRIEND_WORKLIST_LEASE", 60.0)
+BATFRIEND_WORKLIST_ATTEMPTS: int = _count("BATFRIEND_WORKLIST_ATTEMPTS", 5)
+BATFRIEND_SWEEP_KEYS: int = _count("BATFRIEND_SWEEP_KEYS", 1000)
 LOG_LEVEL: str = _log_level("LOG_LEVEL")
 LOG_FORMAT: str = _text("LOG_FORMAT", "%(asctime)s %(levelname)s %(name)s: %(message)s") or ""
 NEW_RELIC_LICENSE_KEY: str | None = _text("NEW_RELIC_LICENSE_KEY")

@@ -16,6 +16,15 @@ from redis.retry import Retry
 from batfriend import config
 
 EMBEDDED_URL_FILE = "embedded-redis.url"
+
+# What a call raises when a database is unreachable or too slow: the API answers 503,
+# the watcher backs off and tries again.
+DATABASE_DOWN = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
 _FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 _lock = threading.Lock()

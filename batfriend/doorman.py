@@ -3,6 +3,10 @@
 A token is 32 random bytes from ``secrets`` (256 bits), shown to the client
 once. Redis keeps only its SHA-256, so a copy of the database holds no usable
 token, and the look-up by digest needs no comparison of secrets.
+
+Failed logins are counted per username (10 per 5 minutes). Once a username
+has used them up, every login for it gets 429 until the window ends, the right
+password included, so the answer never tells a guesser which password is right.
 """
 
 import hashlib
@@ -15,8 +19,11 @@ from batfriend import config
 from batfriend.agent import Agent
 from batfriend.databases import get_redis
 from batfriend.errors import Unauthorized
+from batfriend.rate_limiter import RateLimiter
 
 SESSION_PREFIX = "session:"
+LOGIN_FAILURE_LIMIT = 10
+LOGIN_FAILURE_WINDOW = 5 * 60.0
 
 
 class Doorman:
@@ -25,14 +32,17 @@ class Doorman:
     def __init__(self, ttl: float | None = None) -> None:
         self._redis: Redis = get_redis(SESSION_PREFIX)
         self._ttl = config.BATFRIEND_SESSION_SECONDS if ttl is None else ttl
+        self._login_failures = RateLimiter("login", LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW)
 
     def _session_key(self, token: str) -> str:
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
         return f"{SESSION_PREFIX}{digest}"
 
     def login(self, username: str, password: str, now: float | None = None) -> tuple[str, float]:
-        """Return ``(token, expires_at)``; raise Unauthorized on bad credentials."""
+        """Return ``(token, expires_at)``; Unauthorized if wrong, TooManyRequests if locked out."""
+        self._login_failures.check(username)
         if not Agent(username).check_password(password):
+            self._login_failures.hit(username)
             raise Unauthorized("wrong username or password")
         token = secrets.token_urlsafe(32)
         expires_at = (time.time() if now is None else now) + self._ttl

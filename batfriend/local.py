@@ -2,24 +2,34 @@
 
 With no REDIS_URL it starts a private embedded Redis (data in BATFRIEND_DATA_DIR)
 and records its URL there, so a watcher started by hand finds the same Redis.
-SQL defaults to a SQLite file in the same directory. Ctrl-C stops everything,
-the embedded Redis included.
+SQL defaults to a SQLite file in the same directory. The watcher's loop runs in
+a background thread unless ``--no-watcher`` is given. Ctrl-C stops everything,
+the watcher and the embedded Redis included.
 """
 
+import argparse
 import logging
 import os
+import threading
 
 from batfriend import config, databases
 from batfriend.embedded import EmbeddedRedis
 from batfriend.startup import configure
+from batfriend.watcher import MessageWatcher
 
 logger = logging.getLogger("batfriend.local")
 
 
-def main() -> None:
-    """Start the embedded Redis when needed, then serve until Ctrl-C."""
+def main(argv: list[str] | None = None) -> None:
+    """Start the embedded Redis when needed and the watcher thread, then serve until Ctrl-C."""
     configure()
+    parser = argparse.ArgumentParser(prog="runlocal.py", description=main.__doc__)
+    parser.add_argument(
+        "--no-watcher", action="store_true", help="do not run the watcher in a background thread"
+    )
+    args = parser.parse_args(argv)
     embedded = None
+    watcher = thread = None
     url_file = os.path.join(config.BATFRIEND_DATA_DIR, databases.EMBEDDED_URL_FILE)
     if not config.REDIS_URL:
         embedded = EmbeddedRedis(config.BATFRIEND_DATA_DIR)
@@ -29,12 +39,20 @@ def main() -> None:
         logger.info("REDIS_URL is unset: started embedded Redis at %s", config.REDIS_URL)
     logger.info("SQL database: %s", databases.database_url())
     try:
+        if not args.no_watcher:
+            watcher = MessageWatcher()
+            thread = threading.Thread(target=watcher.run, name="watcher", daemon=True)
+            thread.start()
+            logger.info("watcher running in a background thread (--no-watcher turns it off)")
         from batfriend.api import create_app  # after configure(): New Relic precedes Flask
 
         create_app().run(host="0.0.0.0", port=config.PORT, threaded=True)
     except KeyboardInterrupt:
         pass
     finally:
+        if watcher is not None and thread is not None:
+            watcher.stop()
+            thread.join(timeout=10)
         if embedded is not None:
             embedded.stop()
             os.remove(url_file)

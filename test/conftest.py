@@ -11,8 +11,12 @@ import pytest
 from base_test import TEST_REDIS_URLS
 from batfriend import config as settings
 from batfriend import databases
+from batfriend.agency import Agency
+from batfriend.agent import Agent
 from batfriend.api import create_app
 from batfriend.embedded import EmbeddedRedis
+from batfriend.friends import Friends
+from round_trips import RoundTrips
 
 _session: dict[str, object] = {}
 
@@ -81,3 +85,23 @@ def signup(client):
         return {"Authorization": "Bearer " + response.get_json()["token"]}
 
     return sign_up
+
+
+@pytest.fixture
+def befriend():
+    """Make two agents friends through the models, registering either one if it is new."""
+
+    def make_friends(a, b, now=None):
+        for name in (a, b):
+            if not Agency().exists(name):
+                Agent(name).register("correct horse battery")
+        Friends(a).request(b, now=now)
+        Friends(b).accept(a, now=now)
+
+    return make_friends
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """A RoundTrips recorder, fed by every Redis connection of this process during the test."""
+    return RoundTrips(monkeypatch)

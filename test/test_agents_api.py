@@ -1,6 +1,9 @@
+import threading
 import time
 
 from base_test import TestBase
+from batfriend.agency import Agency
+from batfriend.agent import Agent
 
 
 class TestSessions(TestBase):
@@ -48,3 +51,31 @@ class TestSessions(TestBase):
         headers = signup("alice")
         response = client.post("/agents/view", json={"username": "ghost"}, headers=headers)
         assert response.status_code == 404
+
+
+class TestRegistrationRace(TestBase):
+    def test_ten_registrations_of_one_name_yield_exactly_one_account(self, app):
+        start = threading.Barrier(10, timeout=10)
+        statuses = []
+
+        def register(i):
+            client = app.test_client()
+            start.wait()
+            response = client.post(
+                "/agents/register",
+                json={"username": "popular", "password": f"password {i}", "display_name": str(i)},
+            )
+            statuses.append((response.status_code, i))
+
+        threads = [threading.Thread(target=register, args=(i,)) for i in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        codes = sorted(code for code, _ in statuses)
+        assert codes == [201] + [409] * 9
+        (winner,) = [i for code, i in statuses if code == 201]
+        assert Agent("popular").view().display_name == str(winner)
+        assert Agent("popular").check_password(f"password {winner}")
+        assert Agency().view_many(["popular"])["popular"].display_name == str(winner)

@@ -42,7 +42,8 @@ class TestSqsExposure(TestBase):
 
     def test_exposed_when_enabled(self):
         client = create_app(expose_sqs=True).test_client()
-        assert client.post("/sqs", json={"type": "tick"}).status_code == 200
+        response = client.post("/sqs", json={"type": "tick"}, headers={"X-Aws-Sqsd-Msgid": "m-1"})
+        assert response.status_code == 200
         assert_envelope(client.get("/sqs"), 405, "method_not_allowed")
 
 
@@ -50,6 +51,7 @@ class TestBadRequests(TestBase):
     def setUp(self):
         super().setUp()
         self.client = create_app(expose_sqs=True).test_client()
+        self.client.environ_base["HTTP_X_AWS_SQSD_MSGID"] = "m-1"
 
     def test_malformed_json_is_400(self):
         response = self.client.post("/sqs", data="{not json", content_type="application/json")

@@ -31,6 +31,13 @@ class TestConfig(TestBase):
             ("BATFRIEND_REDIS_SHARDS", "msg:redis://x"),
             ("BATFRIEND_REDIS_TIMEOUT", "-1"),
             ("DATABASE_URL", "not a url"),
+            ("BATFRIEND_WATCHER_TICK", "0"),
+            ("BATFRIEND_WORKLIST_LEASE", "soon"),
+            ("BATFRIEND_WORKLIST_ATTEMPTS", "0"),
+            ("BATFRIEND_SWEEP_KEYS", "1.5"),
+            ("BATFRIEND_SQS_PASS_SECONDS", "-3"),
+            ("BATFRIEND_SEND_LIMIT_PER_MINUTE", "lots"),
+            ("BATFRIEND_SEND_LIMIT_PER_MINUTE", "0"),
         ],
     )
     def test_malformed_variable_fails_fast_naming_it(self, name, value):
@@ -52,3 +59,22 @@ class TestConfig(TestBase):
     def test_defaults(self):
         result = import_config(PORT="", BATFRIEND_EXPOSE_SQS="", BATFRIEND_REDIS_SHARDS="")
         assert result.stdout.strip() == "8087 False {}"
+
+    def test_worker_values_are_parsed(self):
+        code = (
+            "from batfriend import config as c;"
+            "print(c.BATFRIEND_WATCHER_TICK, c.BATFRIEND_WORKLIST_LEASE,"
+            " c.BATFRIEND_WORKLIST_ATTEMPTS, c.BATFRIEND_SWEEP_KEYS, c.BATFRIEND_SQS_PASS_SECONDS)"
+        )
+        env = dict(
+            os.environ,
+            BATFRIEND_WATCHER_TICK="0.5",
+            BATFRIEND_WORKLIST_LEASE="30",
+            BATFRIEND_WORKLIST_ATTEMPTS="7",
+            BATFRIEND_SWEEP_KEYS="250",
+            BATFRIEND_SQS_PASS_SECONDS="",
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True
+        )
+        assert result.stdout.strip() == "0.5 30.0 7 250 20.0", result.stderr

@@ -25,19 +25,24 @@ def wait_for(url, deadline):
             time.sleep(0.1)
 
 
+def start_runlocal(tmp_path, *options):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(PORT=str(port), BATFRIEND_DATA_DIR=str(tmp_path))
+    process = subprocess.Popen(
+        [sys.executable, "runlocal.py", *options],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, port
+
+
 class TestRunlocal(TestBase):
     def test_serves_the_bat_with_an_embedded_redis_and_stops_it_on_ctrl_c(self, tmp_path):
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-        env.update(PORT=str(port), BATFRIEND_DATA_DIR=str(tmp_path))
-        process = subprocess.Popen(
-            [sys.executable, "runlocal.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        process, port = start_runlocal(tmp_path)
         try:
             content_type, body = wait_for(f"http://127.0.0.1:{port}/status", time.monotonic() + 20)
             assert content_type == "text/plain"
@@ -50,9 +55,22 @@ class TestRunlocal(TestBase):
             process.send_signal(signal.SIGINT)
             output, _ = process.communicate(timeout=20)
         assert "started embedded Redis at redis://127.0.0.1:" in output
+        assert "watcher started" in output
+        assert output.index("watcher stopped") < output.index("embedded Redis stopped")
         assert "embedded Redis stopped" in output
         assert not (tmp_path / EMBEDDED_URL_FILE).exists()
         assert (
             not os.path.exists(f"/proc/{pid}")
             or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
         )
+
+    def test_no_watcher_option_leaves_the_watcher_out(self, tmp_path):
+        process, port = start_runlocal(tmp_path, "--no-watcher")
+        try:
+            wait_for(f"http://127.0.0.1:{port}/status", time.monotonic() + 20)
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=20)
+        assert "watcher started" not in output
+        assert "watcher running" not in output
+        assert "embedded Redis stopped" in output

@@ -6,6 +6,8 @@ from batfriend.api.validation import (
     PHONE,
     USERNAME,
     get_int,
+    get_phone,
+    get_phone_list,
     get_str,
     get_str_list,
     get_time,
@@ -61,3 +63,30 @@ class TestValidation(TestBase):
         for bad in ["+1", [], ["+1415555010x"], [5], "+14155550100"]:
             with pytest.raises(BadRequest):
                 get_str_list({"p": bad}, "p", max_items=1000, max_length=16, pattern=PHONE)
+
+    def test_an_optional_field_may_be_omitted_but_not_null(self):
+        assert get_str({}, "d", max_length=64, required=False) is None
+        assert get_int({}, "n", minimum=1, maximum=9, required=False) is None
+        assert get_time({}, "t", required=False) is None
+        for check in [
+            lambda b: get_str(b, "x", max_length=64, required=False),
+            lambda b: get_int(b, "x", minimum=1, maximum=9, required=False),
+            lambda b: get_time(b, "x", required=False),
+        ]:
+            with pytest.raises(BadRequest) as caught:
+                check({"x": None})
+            assert caught.value.field == "x"
+
+    def test_phones_are_normalised_to_e164(self):
+        for raw in ["+14155550100", "+1 415 555 0100", "+1 (415) 555-0100", "+1.415.555.0100"]:
+            assert get_phone({"p": raw}, "p") == "+14155550100"
+        assert get_phone_list({"p": ["+44 20 7183 8750", "+4420-7183-8750"]}, "p", max_items=2) == [
+            "+442071838750",
+            "+442071838750",
+        ]
+        for bad in ["14155550100", "+1415555010x", "+1/415/5550100", "++14155550100", " ", ""]:
+            with pytest.raises(BadRequest) as caught:
+                get_phone({"p": bad}, "p")
+            assert caught.value.field == "p"
+        with pytest.raises(BadRequest, match=r"p\[1\]"):
+            get_phone_list({"p": ["+14155550100", "0800"]}, "p", max_items=5)

@@ -8,7 +8,12 @@ import flask
 from batfriend import config
 from batfriend.api.agents import agents
 from batfriend.api.errors import install_error_handlers
-from batfriend.api.service import service, sqs
+from batfriend.api.friends import friends
+from batfriend.api.lobbies import lobbies
+from batfriend.api.messages import messages
+from batfriend.api.phones import phones
+from batfriend.api.service import service
+from batfriend.api.sqs import sqs
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -38,6 +43,10 @@ def create_app(expose_sqs: bool | None = None) -> flask.Flask:
     app.json.sort_keys = False
     app.register_blueprint(service)
     app.register_blueprint(agents)
+    app.register_blueprint(phones)
+    app.register_blueprint(friends)
+    app.register_blueprint(messages)
+    app.register_blueprint(lobbies)
     if config.BATFRIEND_EXPOSE_SQS if expose_sqs is None else expose_sqs:
         app.register_blueprint(sqs)
     install_error_handlers(app)

@@ -8,10 +8,9 @@ resort, unexpected exceptions (500, logged with their traceback).
 import logging
 
 import flask
-import redis.exceptions
-import sqlalchemy.exc
 from werkzeug.exceptions import HTTPException
 
+from batfriend.databases import DATABASE_DOWN
 from batfriend.errors import BatfriendError, TooManyRequests
 
 logger = logging.getLogger(__name__)
@@ -28,13 +27,6 @@ _HTTP_CODES = {
     429: "too_many_requests",
     503: "unavailable",
 }
-
-DATABASE_DOWN = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-)
 
 
 def envelope(status: int, code: str, message: str, **extra: object) -> flask.Response:

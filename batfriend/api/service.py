@@ -1,8 +1,6 @@
-"""Service endpoints: the bat at ``/`` and ``/status``, and ``/sqs`` for the worker tier."""
+"""Service endpoints: the bat at ``/`` and ``/status``."""
 
 import flask
-
-from batfriend.api.validation import json_body
 
 BAT = r"""
  /\                 /\
@@ -16,7 +14,6 @@ BAT = r"""
 """
 
 service = flask.Blueprint("service", __name__)
-sqs = flask.Blueprint("sqs", __name__)
 
 
 @service.get("/")
@@ -29,10 +26,3 @@ def bat() -> flask.Response:
 def status() -> flask.Response:
     """Show the bat again, so a ping proves it is *our* code answering."""
     return bat()
-
-
-@sqs.post("/sqs")
-def receive_sqs() -> flask.Response:
-    """Accept one message from the Elastic Beanstalk worker daemon; 200 deletes it."""
-    json_body(allowed=("type", "to", "body"))
-    return flask.jsonify({})

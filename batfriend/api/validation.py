@@ -18,6 +18,10 @@ from batfriend.errors import BadRequest
 USERNAME = re.compile(r"[a-z0-9_]{3,32}")
 LOBBY_NAME = re.compile(r"[a-z0-9-]{1,32}")
 PHONE = re.compile(r"\+[0-9]{8,15}")
+# Separators people type inside phone numbers; removed before the E.164 check.
+PHONE_SEPARATORS = re.compile(r"[ ().-]")
+_PHONE_RAW_LENGTH = 32
+_ABSENT = object()
 
 
 def _reject_constant(name: str) -> None:
@@ -42,11 +46,11 @@ def json_body(allowed: Iterable[str]) -> dict[str, Any]:
 
 
 def _field(body: dict[str, Any], name: str, kind: str, required: bool) -> Any:
-    """Return the raw value of ``name``; None when optional and absent."""
+    """Return the raw value of ``name``; ``_ABSENT`` when optional and absent (null is a value)."""
     if name not in body:
         if required:
             raise BadRequest(f"{name} is required ({kind})", field=name)
-        return None
+        return _ABSENT
     return body[name]
 
 
@@ -61,7 +65,7 @@ def get_str(
 ) -> str | None:
     """Return field ``name`` as a str of bounded length matching ``pattern``."""
     value = _field(body, name, "a string", required)
-    if value is None and not required:
+    if value is _ABSENT:
         return None
     if type(value) is not str:
         raise BadRequest(f"{name} must be a string", field=name)
@@ -77,7 +81,7 @@ def get_int(
 ) -> int | None:
     """Return field ``name`` as an int (never a bool) within ``[minimum, maximum]``."""
     value = _field(body, name, "an integer", required)
-    if value is None and not required:
+    if value is _ABSENT:
         return None
     if type(value) is not int:
         raise BadRequest(f"{name} must be an integer", field=name)
@@ -89,7 +93,7 @@ def get_int(
 def get_time(body: dict[str, Any], name: str, *, required: bool = True) -> float | None:
     """Return field ``name`` as epoch seconds: a finite, non-negative int or float."""
     value = _field(body, name, "a number of seconds since the epoch", required)
-    if value is None and not required:
+    if value is _ABSENT:
         return None
     if type(value) not in (int, float):
         raise BadRequest(f"{name} must be a number of seconds since the epoch", field=name)
@@ -121,3 +125,32 @@ def get_str_list(
         if pattern is not None and not pattern.fullmatch(item):
             raise BadRequest(f"every item of {name} must match {pattern.pattern}", field=name)
     return value
+
+
+def normalise_phone(text: str) -> str | None:
+    """Return ``text`` as E.164 once separators are removed, or None if it is not a number."""
+    phone = PHONE_SEPARATORS.sub("", text)
+    return phone if PHONE.fullmatch(phone) else None
+
+
+def get_phone(body: dict[str, Any], name: str) -> str:
+    """Return field ``name`` as an E.164 phone number, separators (space ( ) . -) removed."""
+    phone = normalise_phone(get_str(body, name, max_length=_PHONE_RAW_LENGTH) or "")
+    if phone is None:
+        raise BadRequest(f"{name} must be an E.164 phone number such as +14155550100", field=name)
+    return phone
+
+
+def get_phone_list(body: dict[str, Any], name: str, *, max_items: int) -> list[str]:
+    """Return field ``name`` as 1 to ``max_items`` E.164 phone numbers, each normalised."""
+    phones = []
+    for index, raw in enumerate(
+        get_str_list(body, name, max_items=max_items, max_length=_PHONE_RAW_LENGTH)
+    ):
+        phone = normalise_phone(raw)
+        if phone is None:
+            raise BadRequest(
+                f"{name}[{index}] must be an E.164 phone number such as +14155550100", field=name
+            )
+        phones.append(phone)
+    return phones

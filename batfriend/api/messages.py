@@ -1,0 +1,50 @@
+"""Messages: send, read the inbox page by page, mark read."""
+
+import flask
+
+from batfriend.api.auth import require_agent
+from batfriend.api.validation import USERNAME, get_int, get_str, get_str_list, get_time, json_body
+from batfriend.message import MAX_BODY_LENGTH, MESSAGE_ID
+from batfriend.messages import Messages
+
+messages = flask.Blueprint("messages", __name__)
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 50
+MAX_READ_IDS = 1000
+
+
+@messages.post("/messages/send")
+def send() -> tuple[flask.Response, int]:
+    """Send a message to a friend."""
+    me = require_agent()
+    body = json_body(allowed=("to", "body", "deliver_at"))
+    to = get_str(body, "to", min_length=3, max_length=32, pattern=USERNAME)
+    text = get_str(body, "body", max_length=MAX_BODY_LENGTH)
+    deliver_at = get_time(body, "deliver_at", required=False)
+    message = Messages(to).send(me, text, deliver_at)
+    return flask.jsonify(
+        {"id": message.id, "sent_at": message.sent_at, "deliver_at": message.deliver_at}
+    ), 201
+
+
+@messages.post("/messages/inbox")
+def inbox() -> flask.Response:
+    """Show the caller's inbox, newest first, one page at a time."""
+    me = require_agent()
+    body = json_body(allowed=("before", "limit"))
+    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
+    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
+    page, next_before, unread = Messages(me).page(before, limit or DEFAULT_PAGE)
+    return flask.jsonify(
+        {"messages": [m.to_dict() for m in page], "unread": unread, "next_before": next_before}
+    )
+
+
+@messages.post("/messages/read")
+def read() -> flask.Response:
+    """Mark messages of the caller's inbox read."""
+    me = require_agent()
+    body = json_body(allowed=("ids",))
+    ids = get_str_list(body, "ids", max_items=MAX_READ_IDS, max_length=64, pattern=MESSAGE_ID)
+    return flask.jsonify({"unread": Messages(me).mark_read(ids)})

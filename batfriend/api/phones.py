@@ -1,0 +1,30 @@
+"""Phones and contact discovery: set your number, find which contacts are agents."""
+
+import flask
+
+from batfriend.api.auth import require_agent
+from batfriend.api.validation import get_phone, get_phone_list, json_body
+from batfriend.phone_numbers import PhoneNumbers
+
+DISCOVER_MAX_PHONES = 1000
+
+phones = flask.Blueprint("phones", __name__)
+
+
+@phones.post("/phones/set")
+def set_phone() -> flask.Response:
+    """Make a number the caller's, releasing the old one; 409 when another agent has it."""
+    username = require_agent()
+    body = json_body(allowed=("phone",))
+    phone = get_phone(body, "phone")
+    PhoneNumbers().assign(username, phone)
+    return flask.jsonify({"phone": phone})
+
+
+@phones.post("/phones/discover")
+def discover() -> flask.Response:
+    """Return which of the given numbers belong to agents, and to whom."""
+    require_agent()
+    body = json_body(allowed=("phones",))
+    numbers = get_phone_list(body, "phones", max_items=DISCOVER_MAX_PHONES)
+    return flask.jsonify({"matches": PhoneNumbers().discover(numbers)})

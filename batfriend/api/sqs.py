@@ -1,0 +1,91 @@
+"""``POST /sqs``: the Elastic Beanstalk worker daemon's (sqsd) endpoint, on the worker tier only.
+
+sqsd POSTs each SQS message with ``X-Aws-Sqsd-Msgid``; periodic tasks from
+``cron.yaml`` also carry ``X-Aws-Sqsd-Taskname`` (and ``X-Aws-Sqsd-Scheduled-At``)
+and the body ``elasticbeanstalk scheduled job``, which is ignored. 200 tells
+sqsd to delete the message; any other status makes it retry later, then move
+the message to the dead-letter queue. Each message id takes effect once
+(``SqsLedger``); malformed requests get 400 before anything runs.
+"""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import flask
+
+from batfriend import config
+from batfriend.api.validation import get_str, json_body
+from batfriend.errors import BadRequest
+from batfriend.sqs_ledger import Effect, SqsLedger
+from batfriend.watcher import MessageWatcher
+
+MSGID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+TASK_NAME = re.compile(r"[^\x00-\x1f]{1,128}")
+
+sqs = flask.Blueprint("sqs", __name__)
+
+
+def _deliver(msgid: str) -> None:
+    """Work through due worklist items (idempotent: only what is still due is taken)."""
+    MessageWatcher().deliver_pass(budget=config.BATFRIEND_SQS_PASS_SECONDS)
+
+
+def _sweep(msgid: str) -> None:
+    """Take one step of the SCAN sweep (idempotent: repairers only repair)."""
+    MessageWatcher().sweep_pass()
+
+
+# X-Aws-Sqsd-Taskname (a cron.yaml task) -> what it runs.
+TASKS: dict[str, Effect] = {
+    "deliver": _deliver,
+    "sweep": _sweep,
+}
+
+# Body "type" -> (the fields that type allows, a function that checks them and returns the effect).
+BODY_TYPES: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Effect]]] = {
+    "tick": (("type",), lambda body: _deliver),
+}
+
+
+def _header(name: str, pattern: re.Pattern[str]) -> str | None:
+    """Return an sqsd header's value after checking its shape; None when it is absent."""
+    value = flask.request.headers.get(name)
+    if value is not None and not pattern.fullmatch(value):
+        raise BadRequest(f"header {name} must match {pattern.pattern}", field=name)
+    return value
+
+
+def _task_effect(task: str) -> Effect:
+    """Return the effect of a periodic task; 400 for a name cron.yaml should not have."""
+    effect = TASKS.get(task)
+    if effect is None:
+        raise BadRequest(
+            f"unknown task {task!r}; known: {', '.join(TASKS)}", field="X-Aws-Sqsd-Taskname"
+        )
+    return effect
+
+
+def _body_effect() -> Effect:
+    """Return the effect of a JSON message body, checking its type and that type's fields."""
+    body = json_body(allowed={field for fields, _ in BODY_TYPES.values() for field in fields})
+    kind = get_str(body, "type", max_length=64)
+    if kind not in BODY_TYPES:
+        raise BadRequest(f"unknown type {kind!r}; known: {', '.join(BODY_TYPES)}", field="type")
+    fields, build = BODY_TYPES[kind]
+    extra = sorted(set(body) - set(fields))
+    if extra:
+        raise BadRequest(f"field {extra[0]!r} is not allowed with type {kind!r}", field=extra[0])
+    return build(body)
+
+
+@sqs.post("/sqs")
+def receive_sqs() -> flask.Response:
+    """Run one message from sqsd, once per message id; 200 tells sqsd to delete it."""
+    msgid = _header("X-Aws-Sqsd-Msgid", MSGID)
+    if msgid is None:
+        raise BadRequest("header X-Aws-Sqsd-Msgid is required", field="X-Aws-Sqsd-Msgid")
+    task = _header("X-Aws-Sqsd-Taskname", TASK_NAME)
+    effect = _task_effect(task) if task is not None else _body_effect()
+    ran = SqsLedger().run_once(msgid, effect)
+    return flask.jsonify({"msgid": msgid, "ran": ran})

@@ -1,0 +1,185 @@
+"""``Lobby``: a room with members, their presence and a capped recent history.
+
+A lobby is four keys in the ``lobby:`` family: an info hash (it exists once
+someone has joined), the members (a ZSET scored by when each was last seen, so
+presence is a range query), and the history, kept like an inbox (a ZSET of ids
+with all scores 0, walked by ``ZREVRANGEBYLEX``, plus a HASH of msgpack
+messages), trimmed to the most recent ``history_cap`` messages on every post.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+from redis import Redis
+from redis.client import Pipeline
+
+from batfriend.databases import get_redis
+from batfriend.errors import Forbidden, NotFound
+from batfriend.message import Message, cut_page, load_page, newest_first_bound
+from batfriend.scripts import get_script
+
+LOBBY_PREFIX = "lobby:"
+HISTORY_CAP = 1000
+ONLINE_WINDOW = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class LobbySnapshot:
+    """A lobby at one moment: member count, who was seen lately, messages ever posted."""
+
+    lobby: str
+    members: int
+    online: tuple[str, ...]
+    messages: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a plain dict (the API's shape)."""
+        return {
+            "lobby": self.lobby,
+            "members": self.members,
+            "online": list(self.online),
+            "messages": self.messages,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LobbySnapshot":
+        """Build from a plain dict, checking each field's type."""
+        lobby, members, online, messages = (
+            data["lobby"],
+            data["members"],
+            data["online"],
+            data["messages"],
+        )
+        if type(lobby) is not str or not all(type(name) is str for name in online):
+            raise TypeError("LobbySnapshot needs a str lobby and str usernames online")
+        if type(members) is not int or type(messages) is not int:
+            raise TypeError("LobbySnapshot needs int members and messages")
+        return cls(lobby, members, tuple(online), messages)
+
+    def dump_json(self) -> str:
+        """Serialise as a JSON object (the API's shape)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def load_json(cls, text: str) -> "LobbySnapshot":
+        """Parse what ``dump_json`` wrote."""
+        return cls.from_dict(json.loads(text))
+
+    def dump_msgpack(self) -> bytes:
+        """Serialise as msgpack."""
+        return msgpack.packb(self.to_dict())
+
+    @classmethod
+    def load_msgpack(cls, data: bytes) -> "LobbySnapshot":
+        """Parse what ``dump_msgpack`` wrote."""
+        return cls.from_dict(msgpack.unpackb(data))
+
+
+class Lobby:
+    """One lobby; members' requests to it refresh their presence."""
+
+    def __init__(
+        self, name: str, history_cap: int = HISTORY_CAP, online_window: float = ONLINE_WINDOW
+    ) -> None:
+        if type(name) is not str:
+            raise TypeError("name must be a str")
+        if history_cap < 1 or online_window <= 0:
+            raise ValueError("a lobby needs history_cap >= 1 and a positive online_window")
+        self._redis: Redis = get_redis(LOBBY_PREFIX)
+        self._name = name
+        self._history_cap = history_cap
+        self._online_window = online_window
+        self._post = get_script(self._redis, "lobby_post")
+
+    def _info_key(self) -> str:
+        return f"{LOBBY_PREFIX}{self._name}:info"
+
+    def _members_key(self) -> str:
+        return f"{LOBBY_PREFIX}{self._name}:members"
+
+    def _history_key(self) -> str:
+        return f"{LOBBY_PREFIX}{self._name}:history"
+
+    def _bodies_key(self) -> str:
+        return f"{LOBBY_PREFIX}{self._name}:bodies"
+
+    def _missing(self) -> NotFound:
+        return NotFound(f"no lobby named {self._name!r}; join it to create it")
+
+    def _queue_snapshot(self, pipeline: Pipeline, now: float) -> None:
+        """Queue the three reads ``_snapshot`` turns into a LobbySnapshot."""
+        pipeline.zcard(self._members_key())
+        pipeline.zrevrangebyscore(self._members_key(), "+inf", repr(now - self._online_window))
+        pipeline.hget(self._info_key(), "posted")
+
+    def _snapshot(self, members: int, online: list[bytes], posted: bytes | None) -> LobbySnapshot:
+        return LobbySnapshot(
+            self._name, members, tuple(name.decode() for name in online), int(posted or 0)
+        )
+
+    def join(self, username: str, now: float | None = None) -> LobbySnapshot:
+        """Add ``username`` to the lobby (creating it on first join); return its snapshot."""
+        when = time.time() if now is None else now
+        pipeline = self._redis.pipeline(transaction=True)
+        pipeline.hsetnx(self._info_key(), "created_at", repr(when))
+        pipeline.zadd(self._members_key(), {username: when}, gt=True)
+        self._queue_snapshot(pipeline, when)
+        return self._snapshot(*pipeline.execute()[2:])
+
+    def leave(self, username: str) -> None:
+        """Remove ``username`` from the lobby; leaving a lobby one is not in changes nothing."""
+        self._redis.zrem(self._members_key(), username)
+
+    def post(self, username: str, body: str, now: float | None = None) -> Message:
+        """Post ``body`` as ``username`` in one atomic step; members only."""
+        when = time.time() if now is None else now
+        message = Message.compose(username, body, when, lobby=self._name)
+        outcome = self._post(
+            keys=[self._info_key(), self._members_key(), self._history_key(), self._bodies_key()],
+            args=[username, message.id, message.dump_msgpack(), repr(when), self._history_cap],
+        )
+        if outcome == -1:
+            raise self._missing()
+        if outcome == 0:
+            raise Forbidden(f"only members may post in {self._name!r}; join it first")
+        return message
+
+    def history(
+        self, username: str, before: str | None = None, limit: int = 50, now: float | None = None
+    ) -> tuple[list[Message], str | None]:
+        """Return up to ``limit`` messages older than cursor ``before``, newest first; members only.
+
+        Returns ``(messages, next_before)`` in two round trips.
+        """
+        when = time.time() if now is None else now
+        pipeline = self._redis.pipeline(transaction=True)
+        pipeline.exists(self._info_key())
+        pipeline.zadd(self._members_key(), {username: when}, xx=True, gt=True)
+        pipeline.zscore(self._members_key(), username)
+        pipeline.zrevrangebylex(
+            self._history_key(), newest_first_bound(before), "-", start=0, num=limit + 1
+        )
+        exists, _, seen, fetched = pipeline.execute()
+        if not exists:
+            raise self._missing()
+        if seen is None:
+            raise Forbidden(f"only members may read {self._name!r}; join it first")
+        ids, next_before = cut_page(fetched, limit)
+        if not ids:
+            return [], None
+        return load_page(self._redis.hmget(self._bodies_key(), ids)), next_before
+
+    def view(self, viewer: str, now: float | None = None) -> LobbySnapshot:
+        """Return the lobby's snapshot, refreshing ``viewer``'s presence if a member."""
+        when = time.time() if now is None else now
+        pipeline = self._redis.pipeline(transaction=True)
+        pipeline.exists(self._info_key())
+        pipeline.zadd(self._members_key(), {viewer: when}, xx=True, gt=True)
+        self._queue_snapshot(pipeline, when)
+        exists, _, *snapshot = pipeline.execute()
+        if not exists:
+            raise self._missing()
+        return self._snapshot(*snapshot)

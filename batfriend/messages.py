@@ -1,0 +1,125 @@
+"""``Messages``: one agent's inbox, paged newest first, with an exact unread count.
+
+An inbox is three keys in the ``msg:`` family: an index of ids (a ZSET whose
+scores are all 0, so ``ZREVRANGEBYLEX`` walks it newest first and a cursor is
+simply the last id seen), the stored messages (a HASH id -> msgpack) and the
+unread ids (a SET, so the unread count is its size and can never drift).
+Delivering is idempotent by id; a send is that delivery gated, in the same Lua
+call, by the friendship and the sender's sliding window of sends. A page is one
+Lua call too: ids, bodies, unread flags and the unread count.
+"""
+
+import math
+import time
+
+from redis import Redis
+
+from batfriend import config
+from batfriend.agency import Agency
+from batfriend.databases import get_redis
+from batfriend.errors import BadRequest, Forbidden, NotFound, TooManyRequests
+from batfriend.friends import MSG_PREFIX, friends_key
+from batfriend.message import Message, cut_page, load_page, newest_first_bound
+from batfriend.scripts import get_script
+
+SEND_WINDOW = 60.0
+
+
+class Messages:
+    """The inbox of ``owner``; ``send_limit`` sends per minute per sender (default: config)."""
+
+    def __init__(self, owner: str, send_limit: int | None = None) -> None:
+        if type(owner) is not str:
+            raise TypeError("owner must be a str")
+        self._redis: Redis = get_redis(MSG_PREFIX)
+        self._owner = owner
+        limit = config.BATFRIEND_SEND_LIMIT_PER_MINUTE if send_limit is None else send_limit
+        if limit < 1:
+            raise ValueError("send_limit must be at least 1")
+        self._send_limit = limit
+        self._deliver = get_script(self._redis, "messages_deliver")
+        self._page = get_script(self._redis, "messages_page")
+
+    def _inbox_key(self) -> str:
+        return f"{MSG_PREFIX}inbox:{self._owner}"
+
+    def _bodies_key(self) -> str:
+        return f"{MSG_PREFIX}bodies:{self._owner}"
+
+    def _unread_key(self) -> str:
+        return f"{MSG_PREFIX}unread:{self._owner}"
+
+    @staticmethod
+    def _send_log_key(sender: str) -> str:
+        return f"{MSG_PREFIX}sent:{sender}"
+
+    def _inbox_keys(self) -> list[str]:
+        return [self._inbox_key(), self._bodies_key(), self._unread_key()]
+
+    def send(
+        self, sender: str, body: str, deliver_at: float | None = None, now: float | None = None
+    ) -> Message:
+        """Send ``body`` from ``sender`` to this inbox in one atomic step; friends only."""
+        when = time.time() if now is None else now
+        if deliver_at is not None and deliver_at > when:
+            raise BadRequest(
+                "scheduled delivery is not available yet; omit deliver_at to send now",
+                field="deliver_at",
+            )
+        message = Message.compose(sender, body, when, to=self._owner, deliver_at=deliver_at)
+        outcome, retry_ms = self._deliver(
+            keys=[*self._inbox_keys(), friends_key(sender), self._send_log_key(sender)],
+            args=[
+                message.id,
+                message.dump_msgpack(),
+                self._owner,
+                repr(when),
+                self._send_limit,
+                repr(SEND_WINDOW),
+            ],
+        )
+        if outcome == -1:
+            if not Agency().exists(self._owner):
+                raise NotFound(f"no agent named {self._owner!r}")
+            raise Forbidden(f"you can message only friends; ask {self._owner!r} to be friends")
+        if outcome == -2:
+            raise TooManyRequests(
+                f"at most {self._send_limit} messages a minute; wait before sending more",
+                retry_after=math.ceil(retry_ms / 1000),
+            )
+        return message
+
+    def deliver(self, message: Message) -> bool:
+        """Put ``message`` in this inbox unless it is already there; return whether it was added."""
+        if message.to != self._owner:
+            raise ValueError(f"message {message.id} is not addressed to {self._owner!r}")
+        outcome, _ = self._deliver(
+            keys=self._inbox_keys(), args=[message.id, message.dump_msgpack()]
+        )
+        return outcome == 1
+
+    def page(
+        self, before: str | None = None, limit: int = 50
+    ) -> tuple[list[Message], str | None, int]:
+        """Return up to ``limit`` messages older than cursor ``before``, newest first.
+
+        Returns ``(messages, next_before, unread)`` in one round trip; ``next_before``
+        is None on the last page.
+        """
+        unread, fetched, blobs, unread_flags = self._page(
+            keys=self._inbox_keys(), args=[newest_first_bound(before), limit]
+        )
+        _, next_before = cut_page(fetched, limit)
+        return load_page(blobs, unread_flags), next_before, unread
+
+    def unread(self) -> int:
+        """Return how many messages in this inbox are unread."""
+        return self._redis.scard(self._unread_key())
+
+    def mark_read(self, ids: list[str]) -> int:
+        """Mark messages read (ids not in this inbox are ignored); return the unread count."""
+        pipeline = self._redis.pipeline(transaction=True)
+        if ids:
+            pipeline.srem(self._unread_key(), *ids)
+        pipeline.scard(self._unread_key())
+        return pipeline.execute()[-1]

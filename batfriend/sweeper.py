@@ -1,0 +1,76 @@
+"""``Sweeper``: walks every key with SCAN, a bounded number per call, and hands keys to repairers.
+
+Repairers are registered by key prefix; a key goes to the repairer with the
+longest prefix it starts with, in batches (one call per repairer per sweep).
+Each Redis that holds a repaired family is walked from its own SCAN cursor,
+kept in the hash ``watcher:sweep`` (field: that Redis's prefixes), so the walk
+goes on where it stopped after a restart and covers the whole keyspace at a
+steady rate. A repairer's failure is logged and that stretch is repaired on
+the next lap; an unreachable database stops the step before its cursor moves.
+SCAN returns every key that exists for a whole lap at least once,
+and may return one twice, so repairers must be idempotent. Two sweepers may
+share a cursor: at worst a stretch is swept twice, never skipped.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from redis import Redis
+
+from batfriend import config
+from batfriend.databases import DATABASE_DOWN, get_redis, redis_url_for
+
+SWEEP_PREFIX = "watcher:"
+
+# A repairer gets the names of the keys it owns that one SCAN step returned.
+Repairer = Callable[[list[str]], None]
+
+logger = logging.getLogger(__name__)
+
+
+class Sweeper:
+    """Sweeps the keys of the families ``repairers`` names; ``count`` is SCAN's COUNT per call."""
+
+    def __init__(self, repairers: dict[str, Repairer], count: int | None = None) -> None:
+        self._repairers = dict(repairers)
+        self._count = config.BATFRIEND_SWEEP_KEYS if count is None else count
+        self._redis: Redis = get_redis(SWEEP_PREFIX)
+        by_url: dict[str, list[str]] = defaultdict(list)
+        for prefix in sorted(self._repairers):
+            by_url[redis_url_for(prefix)].append(prefix)
+        # One entry per Redis: (its cursor's field, its client, the prefixes it serves).
+        self._walks = [
+            (",".join(prefixes), get_redis(prefixes[0]), prefixes) for prefixes in by_url.values()
+        ]
+
+    def _cursors_key(self) -> str:
+        return f"{SWEEP_PREFIX}sweep"
+
+    def _owner(self, key: str, prefixes: list[str]) -> str | None:
+        """Return the longest of ``prefixes`` that ``key`` starts with."""
+        matches = [prefix for prefix in prefixes if key.startswith(prefix)]
+        return max(matches, key=len) if matches else None
+
+    def sweep(self) -> int:
+        """Take one SCAN step on every swept Redis and repair what it returns; return its size."""
+        seen = 0
+        for field, client, prefixes in self._walks:
+            cursor = int(self._redis.hget(self._cursors_key(), field) or 0)
+            cursor, keys = client.scan(cursor, count=self._count)
+            seen += len(keys)
+            owned: dict[str, list[str]] = defaultdict(list)
+            for raw in keys:
+                key = raw.decode("utf-8", "replace")
+                owner = self._owner(key, prefixes)
+                if owner is not None:
+                    owned[owner].append(key)
+            for prefix, batch in owned.items():
+                try:
+                    self._repairers[prefix](batch)
+                except DATABASE_DOWN:
+                    raise
+                except Exception:
+                    logger.exception("repairer for %r failed on %d keys", prefix, len(batch))
+            self._redis.hset(self._cursors_key(), field, cursor)
+        return seen

@@ -1,0 +1,176 @@
+"""``Worklist``: work items in a ZSET scored by due time, claimed under a lease.
+
+One worklist is five keys under ``work:<name>:``: ``due`` (id → due time),
+``leased`` (id → lease deadline), ``payloads`` (id → payload), ``attempts``
+(id → failed attempts) and ``dead`` (id → when it was dead-lettered). An id is
+in exactly one of the three sets while its payload exists, so nothing is ever
+dropped: an item leaves only through ``complete``.
+
+A claim moves due items to ``leased`` in one Lua call, so two workers never hold
+the same item. A worker that dies leaves its items leased; when the lease runs
+out, the next claim counts a failed attempt and makes them due again. After
+``attempts`` failed attempts an item is dead-lettered, for an operator to list
+and requeue. Work must be idempotent: a worker can die after doing an item and
+before completing it, and the item is then done again.
+"""
+
+import re
+import time
+from collections.abc import Iterable
+
+from redis import Redis
+
+from batfriend import config
+from batfriend.databases import get_redis
+from batfriend.scripts import get_script
+
+WORK_PREFIX = "work:"
+WORKLIST_NAME = re.compile(r"[a-z0-9_-]{1,64}")
+MAX_CLAIM = 1000
+_ADD_BATCH = 1000
+_FAIL_OUTCOMES = {0: "not_leased", 1: "retry", 2: "dead"}
+
+# One claimed item: (id, payload, failed attempts so far).
+WorkItem = tuple[str, str, int]
+
+
+class Worklist:
+    """A named worklist; ``lease`` is how long a claim holds an item, in seconds."""
+
+    def __init__(self, name: str, lease: float | None = None, attempts: int | None = None) -> None:
+        if type(name) is not str or not WORKLIST_NAME.fullmatch(name):
+            raise ValueError(f"worklist name {name!r} must match {WORKLIST_NAME.pattern}")
+        self.name = name
+        self._prefix = f"{WORK_PREFIX}{name}:"
+        self._redis: Redis = get_redis(self._prefix)
+        self._lease = config.BATFRIEND_WORKLIST_LEASE if lease is None else lease
+        self._attempts = config.BATFRIEND_WORKLIST_ATTEMPTS if attempts is None else attempts
+        if self._lease <= 0 or self._attempts < 1:
+            raise ValueError("a worklist needs a positive lease and at least one attempt")
+        self._add = get_script(self._redis, "worklist_add")
+        self._claim = get_script(self._redis, "worklist_claim")
+        self._complete = get_script(self._redis, "worklist_complete")
+        self._fail = get_script(self._redis, "worklist_fail")
+        self._reschedule = get_script(self._redis, "worklist_reschedule")
+        self._requeue = get_script(self._redis, "worklist_requeue")
+
+    def _due_key(self) -> str:
+        return f"{self._prefix}due"
+
+    def _leased_key(self) -> str:
+        return f"{self._prefix}leased"
+
+    def _payloads_key(self) -> str:
+        return f"{self._prefix}payloads"
+
+    def _attempts_key(self) -> str:
+        return f"{self._prefix}attempts"
+
+    def _dead_key(self) -> str:
+        return f"{self._prefix}dead"
+
+    def add(self, item_id: str, payload: str, due: float | None = None) -> bool:
+        """Add an item due at ``due`` (default now); False if the id is already on the list."""
+        return self.add_many([(item_id, payload, time.time() if due is None else due)]) == 1
+
+    def add_many(self, items: Iterable[tuple[str, str, float]]) -> int:
+        """Add ``(id, payload, due)`` items in one round trip; return how many were new."""
+        pipeline = self._redis.pipeline(transaction=False)
+        args: list[str | float] = []
+        for item_id, payload, due in items:
+            args += (item_id, payload, repr(float(due)))
+            if len(args) >= 3 * _ADD_BATCH:
+                self._add(keys=[self._due_key(), self._payloads_key()], args=args, client=pipeline)
+                args = []
+        if args:
+            self._add(keys=[self._due_key(), self._payloads_key()], args=args, client=pipeline)
+        return sum(pipeline.execute())
+
+    def claim(self, limit: int = 100, now: float | None = None) -> list[WorkItem]:
+        """Lease up to ``limit`` due items, earliest first, and return them."""
+        if not 1 <= limit <= MAX_CLAIM:
+            raise ValueError(f"claim limit must be from 1 to {MAX_CLAIM}")
+        now = time.time() if now is None else now
+        flat = self._claim(
+            keys=[
+                self._due_key(),
+                self._leased_key(),
+                self._payloads_key(),
+                self._attempts_key(),
+                self._dead_key(),
+            ],
+            args=[repr(now), limit, repr(now + self._lease), self._attempts],
+        )
+        return [
+            (flat[i].decode(), flat[i + 1].decode(), int(flat[i + 2]))
+            for i in range(0, len(flat), 3)
+        ]
+
+    def complete(self, item_ids: list[str]) -> int:
+        """Remove finished items wherever they are; return how many were on the list."""
+        keys = [
+            self._due_key(),
+            self._leased_key(),
+            self._dead_key(),
+            self._payloads_key(),
+            self._attempts_key(),
+        ]
+        if len(item_ids) <= MAX_CLAIM:
+            return self._complete(keys=keys, args=item_ids) if item_ids else 0
+        pipeline = self._redis.pipeline(transaction=False)
+        for start in range(0, len(item_ids), MAX_CLAIM):
+            self._complete(keys=keys, args=item_ids[start : start + MAX_CLAIM], client=pipeline)
+        return sum(pipeline.execute())
+
+    def fail(self, item_id: str, retry_at: float, now: float | None = None) -> str:
+        """Count a failed attempt; return "retry" (due at retry_at), "dead" or "not_leased"."""
+        now = time.time() if now is None else now
+        outcome = self._fail(
+            keys=[self._due_key(), self._leased_key(), self._attempts_key(), self._dead_key()],
+            args=[item_id, repr(float(retry_at)), repr(now), self._attempts],
+        )
+        return _FAIL_OUTCOMES[outcome]
+
+    def expedite(self, item_id: str, now: float | None = None) -> bool:
+        """Make a pending item due now; False if it is not pending (leased, dead or unknown)."""
+        return self.postpone(item_id, time.time() if now is None else now)
+
+    def postpone(self, item_id: str, due: float) -> bool:
+        """Give a pending item the due time ``due``; False if it is not pending."""
+        return bool(self._reschedule(keys=[self._due_key()], args=[item_id, repr(float(due))]))
+
+    def dead(self, limit: int = 100) -> list[tuple[str, str, int, float]]:
+        """Return up to ``limit`` dead-lettered items as ``(id, payload, attempts, died_at)``."""
+        entries = self._redis.zrange(self._dead_key(), 0, limit - 1, withscores=True)
+        ids = [member.decode() for member, _ in entries]
+        if not ids:
+            return []
+        pipeline = self._redis.pipeline(transaction=False)
+        pipeline.hmget(self._payloads_key(), ids)
+        pipeline.hmget(self._attempts_key(), ids)
+        payloads, attempts = pipeline.execute()
+        return [
+            (item_id, (payload or b"").decode(), int(tries or 0), died_at)
+            for item_id, payload, tries, (_, died_at) in zip(
+                ids, payloads, attempts, entries, strict=True
+            )
+        ]
+
+    def requeue(self, item_ids: list[str], due: float | None = None) -> int:
+        """Put dead-lettered items back, due at ``due`` (default now), attempts reset."""
+        if not item_ids:
+            return 0
+        due = time.time() if due is None else due
+        return self._requeue(
+            keys=[self._due_key(), self._attempts_key(), self._dead_key()],
+            args=[repr(float(due)), *item_ids],
+        )
+
+    def view(self) -> dict[str, int]:
+        """Return how many items are due or waiting, leased, and dead."""
+        pipeline = self._redis.pipeline(transaction=True)
+        pipeline.zcard(self._due_key())
+        pipeline.zcard(self._leased_key())
+        pipeline.zcard(self._dead_key())
+        due, leased, dead = pipeline.execute()
+        return {"pending": due, "leased": leased, "dead": dead}

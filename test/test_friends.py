@@ -1,0 +1,107 @@
+import threading
+
+import pytest
+
+from base_test import TestBase
+from batfriend.agent import Agent
+from batfriend.errors import BadRequest, NotFound
+from batfriend.friends import Friends, FriendsSnapshot
+
+
+def register(*names):
+    for name in names:
+        Agent(name).register("correct horse battery")
+
+
+class TestFriends(TestBase):
+    def setUp(self):
+        super().setUp()
+        register("alice", "bob", "carol")
+
+    def test_request_then_accept_makes_both_friends(self):
+        assert Friends("alice").request("bob", now=100.0) == "requested"
+        assert Friends("alice").view() == FriendsSnapshot((), (), ("bob",))
+        assert Friends("bob").view() == FriendsSnapshot((), ("alice",), ())
+        Friends("bob").accept("alice", now=200.0)
+        assert Friends("alice").view() == FriendsSnapshot((("bob", 200.0),), (), ())
+        assert Friends("bob").view() == FriendsSnapshot((("alice", 200.0),), (), ())
+
+    def test_requesting_someone_who_asked_you_makes_friends(self):
+        Friends("alice").request("bob")
+        assert Friends("bob").request("alice") == "friends"
+        assert [n for n, _ in Friends("alice").view().friends] == ["bob"]
+        assert Friends("alice").request("bob") == "friends"
+
+    def test_friends_are_listed_oldest_friendship_first(self):
+        Friends("alice").request("carol", now=1.0)
+        Friends("carol").accept("alice", now=5.0)
+        Friends("alice").request("bob", now=2.0)
+        Friends("bob").accept("alice", now=3.0)
+        assert Friends("alice").view().friends == (("bob", 3.0), ("carol", 5.0))
+
+    def test_accept_without_a_pending_request_is_not_found(self):
+        with pytest.raises(NotFound):
+            Friends("bob").accept("alice")
+        Friends("alice").request("bob")
+        with pytest.raises(NotFound):
+            Friends("alice").accept("bob")
+
+    def test_request_to_unknown_agent_or_yourself(self):
+        with pytest.raises(NotFound):
+            Friends("alice").request("ghost")
+        with pytest.raises(BadRequest) as refused:
+            Friends("alice").request("alice")
+        assert refused.value.field == "username"
+        assert Friends("alice").view() == FriendsSnapshot((), (), ())
+
+    def test_remove_ends_a_friendship_on_both_sides(self):
+        Friends("alice").request("bob")
+        Friends("bob").accept("alice")
+        Friends("bob").remove("alice")
+        assert Friends("alice").view() == Friends("bob").view() == FriendsSnapshot((), (), ())
+
+    def test_remove_withdraws_or_declines_a_request(self):
+        Friends("alice").request("bob")
+        Friends("alice").remove("bob")
+        assert Friends("bob").view() == FriendsSnapshot((), (), ())
+        Friends("alice").request("carol")
+        Friends("carol").remove("alice")
+        assert Friends("alice").view() == FriendsSnapshot((), (), ())
+        with pytest.raises(NotFound):
+            Friends("carol").accept("alice")
+
+    def test_mutual_requests_raced_make_friends_exactly_once(self):
+        for _ in range(50):
+            Friends("alice").remove("bob")
+            start = threading.Barrier(2)
+            statuses = {}
+
+            def ask(me, other, start=start, statuses=statuses):
+                friends = Friends(me)
+                start.wait()
+                statuses[me] = friends.request(other)
+
+            threads = [
+                threading.Thread(target=ask, args=("alice", "bob")),
+                threading.Thread(target=ask, args=("bob", "alice")),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(statuses.values()) == ["friends", "requested"]
+            alice, bob = Friends("alice").view(), Friends("bob").view()
+            assert [n for n, _ in alice.friends] == ["bob"]
+            assert [n for n, _ in bob.friends] == ["alice"]
+            assert alice.friends[0][1] == bob.friends[0][1]
+            assert alice.incoming == alice.outgoing == bob.incoming == bob.outgoing == ()
+
+    def test_snapshot_round_trips(self):
+        snapshot = FriendsSnapshot((("bob", 3.5),), ("carol",), ("dave",))
+        assert FriendsSnapshot.load_json(snapshot.dump_json()) == snapshot
+        assert FriendsSnapshot.load_msgpack(snapshot.dump_msgpack()) == snapshot
+        assert snapshot.to_dict() == {
+            "friends": [{"username": "bob", "since": 3.5}],
+            "incoming": ["carol"],
+            "outgoing": ["dave"],
+        }

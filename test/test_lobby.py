@@ -1,0 +1,105 @@
+import threading
+
+import pytest
+
+from base_test import TestBase
+from batfriend.errors import Forbidden, NotFound
+from batfriend.lobby import Lobby, LobbySnapshot
+
+NOW = 1_700_000_000.0
+
+
+def history_all(lobby, member, limit):
+    """Walk a lobby's history page by page; return every message seen, in order."""
+    seen, before = [], None
+    while True:
+        page, before = lobby.history(member, before, limit, now=NOW)
+        seen.extend(page)
+        if before is None:
+            return seen
+
+
+class TestLobby(TestBase):
+    def test_first_join_creates_the_lobby(self):
+        with pytest.raises(NotFound):
+            Lobby("bats").view("alice", now=NOW)
+        assert Lobby("bats").join("alice", now=NOW) == LobbySnapshot("bats", 1, ("alice",), 0)
+        assert Lobby("bats").join("bob", now=NOW + 1) == LobbySnapshot(
+            "bats", 2, ("bob", "alice"), 0
+        )
+
+    def test_a_lobby_everyone_left_still_exists(self):
+        Lobby("bats").join("alice", now=NOW)
+        Lobby("bats").leave("alice")
+        Lobby("bats").leave("alice")
+        assert Lobby("bats").view("alice", now=NOW) == LobbySnapshot("bats", 0, (), 0)
+
+    def test_online_means_seen_in_the_last_minute(self):
+        lobby = Lobby("bats")
+        lobby.join("alice", now=NOW)
+        lobby.join("bob", now=NOW)
+        lobby.post("alice", "still here", now=NOW + 50)
+        assert lobby.view("carol", now=NOW + 100).online == ("alice",)
+        lobby.history("bob", now=NOW + 100)
+        assert lobby.view("carol", now=NOW + 100).online == ("bob", "alice")
+        assert lobby.view("alice", now=NOW + 200).online == ("alice",)
+        assert lobby.view("carol", now=NOW + 200).members == 2
+
+    def test_only_members_post_and_read(self):
+        lobby = Lobby("bats")
+        with pytest.raises(NotFound):
+            lobby.post("alice", "anyone?", now=NOW)
+        with pytest.raises(NotFound):
+            lobby.history("alice", now=NOW)
+        lobby.join("alice", now=NOW)
+        with pytest.raises(Forbidden):
+            lobby.post("bob", "let me in", now=NOW)
+        with pytest.raises(Forbidden):
+            lobby.history("bob", now=NOW)
+        lobby.post("alice", "hi", now=NOW)
+        lobby.leave("alice")
+        with pytest.raises(Forbidden):
+            lobby.history("alice", now=NOW)
+        assert lobby.view("bob", now=NOW) == LobbySnapshot("bats", 0, (), 1)
+
+    def test_history_is_capped_and_paged_newest_first(self):
+        lobby = Lobby("bats", history_cap=5)
+        lobby.join("alice", now=NOW)
+        posted = [lobby.post("alice", f"m{i}", now=NOW) for i in range(12)]
+        seen = history_all(lobby, "alice", 2)
+        assert seen == list(reversed(posted[-5:]))
+        assert all((m.lobby, m.to, m.read) == ("bats", None, None) for m in seen)
+        assert lobby.view("alice", now=NOW).messages == 12
+
+    def test_eight_posters_250_each_keep_the_last_1000_in_order(self):
+        posters = [f"poster{i}" for i in range(8)]
+        for poster in posters:
+            Lobby("bats").join(poster)
+        start = threading.Barrier(8)
+        posted = []
+
+        def post_many(poster):
+            lobby = Lobby("bats")
+            start.wait()
+            posted.extend(lobby.post(poster, f"{poster} {n}").id for n in range(250))
+
+        threads = [threading.Thread(target=post_many, args=(p,)) for p in posters]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(posted)) == 2000
+        seen = [m.id for m in history_all(Lobby("bats"), "poster0", 100)]
+        assert seen == sorted(posted, reverse=True)[:1000]
+        assert Lobby("bats").view("poster0").messages == 2000
+
+    def test_snapshot_round_trips(self):
+        snapshot = LobbySnapshot("bats", 3, ("alice",), 7)
+        assert LobbySnapshot.load_json(snapshot.dump_json()) == snapshot
+        assert LobbySnapshot.load_msgpack(snapshot.dump_msgpack()) == snapshot
+        assert snapshot.to_dict() == {
+            "lobby": "bats",
+            "members": 3,
+            "online": ["alice"],
+            "messages": 7,
+        }

@@ -1,0 +1,157 @@
+import threading
+
+import pytest
+
+from base_test import TestBase
+from batfriend.agent import Agent
+from batfriend.errors import BadRequest, Forbidden, NotFound, TooManyRequests
+from batfriend.friends import Friends
+from batfriend.message import Message
+from batfriend.messages import Messages
+
+NOW = 1_700_000_000.0
+
+
+def page_all(inbox, limit):
+    """Walk an inbox page by page; return every message seen, in order."""
+    seen, before = [], None
+    while True:
+        page, before, _ = inbox.page(before, limit)
+        seen.extend(page)
+        if before is None:
+            return seen
+
+
+class TestSend(TestBase):
+    def test_send_stores_indexes_and_counts_unread(self, befriend):
+        befriend("alice", "bob")
+        sent = Messages("bob").send("alice", "hello", now=NOW)
+        assert (sent.sender, sent.to, sent.lobby, sent.body) == ("alice", "bob", None, "hello")
+        assert sent.sent_at == sent.deliver_at == NOW
+        page, next_before, unread = Messages("bob").page()
+        assert page == [sent] and next_before is None and unread == 1
+        assert Messages("alice").page() == ([], None, 0)
+
+    def test_only_friends_may_send(self, befriend):
+        befriend("alice", "bob")
+        Agent("carol").register("correct horse battery")
+        with pytest.raises(Forbidden):
+            Messages("carol").send("alice", "hi")
+        with pytest.raises(NotFound):
+            Messages("ghost").send("alice", "hi")
+        Friends("alice").remove("bob")
+        with pytest.raises(Forbidden):
+            Messages("bob").send("alice", "hi")
+        assert Messages("bob").unread() == Messages("carol").unread() == 0
+
+    def test_future_deliver_at_is_refused_for_now_past_means_now(self, befriend):
+        befriend("alice", "bob")
+        with pytest.raises(BadRequest) as refused:
+            Messages("bob").send("alice", "later", deliver_at=NOW + 60, now=NOW)
+        assert refused.value.field == "deliver_at"
+        assert Messages("bob").unread() == 0
+        sent = Messages("bob").send("alice", "now", deliver_at=NOW - 60, now=NOW)
+        assert sent.deliver_at == sent.sent_at == NOW
+
+    def test_send_limit_is_a_sliding_minute(self, befriend):
+        befriend("alice", "bob")
+        inbox = Messages("bob", send_limit=3)
+        for offset in (0.0, 10.0, 20.0):
+            inbox.send("alice", "hi", now=NOW + offset)
+        with pytest.raises(TooManyRequests) as refused:
+            inbox.send("alice", "one too many", now=NOW + 30.0)
+        assert refused.value.retry_after == 30
+        inbox.send("alice", "the first has left the window", now=NOW + 60.5)
+        with pytest.raises(TooManyRequests):
+            inbox.send("alice", "still full", now=NOW + 61.0)
+        assert inbox.unread() == 4
+        befriend("carol", "bob")
+        inbox.send("carol", "others have their own limit", now=NOW + 61.0)
+
+
+class TestDeliver(TestBase):
+    def test_delivering_twice_adds_once(self):
+        message = Message.compose("alice", "hi", NOW, to="bob")
+        inbox = Messages("bob")
+        assert inbox.deliver(message) is True
+        assert inbox.mark_read([message.id]) == 0
+        assert inbox.deliver(message) is False
+        page, _, unread = inbox.page()
+        assert [m.id for m in page] == [message.id] and unread == 0 and page[0].read
+
+    def test_concurrent_deliveries_of_one_message_count_once(self):
+        messages = [Message.compose("alice", f"m{i}", NOW, to="bob") for i in range(50)]
+        start = threading.Barrier(8)
+        added = []
+
+        def deliver_all():
+            inbox = Messages("bob")
+            start.wait()
+            added.extend(m.id for m in messages if inbox.deliver(m))
+
+        threads = [threading.Thread(target=deliver_all) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(added) == sorted(m.id for m in messages)
+        assert Messages("bob").unread() == 50
+        assert len(page_all(Messages("bob"), 100)) == 50
+
+    def test_refuses_a_message_for_someone_else(self):
+        with pytest.raises(ValueError):
+            Messages("carol").deliver(Message.compose("alice", "hi", NOW, to="bob"))
+
+
+class TestInbox(TestBase):
+    def test_paging_with_one_sent_at_never_skips_or_repeats(self, befriend):
+        befriend("alice", "bob")
+        inbox = Messages("bob", send_limit=1000)
+        sent = [inbox.send("alice", f"m{i}", now=NOW) for i in range(250)]
+        seen = page_all(inbox, 7)
+        assert [m.id for m in seen] == [m.id for m in reversed(sent)]
+        assert {m.sent_at for m in seen} == {NOW}
+
+    def test_last_page_has_no_cursor(self, befriend):
+        befriend("alice", "bob")
+        inbox = Messages("bob")
+        sent = [inbox.send("alice", f"m{i}", now=NOW + i) for i in range(4)]
+        page, before, _ = inbox.page(limit=2)
+        assert [m.body for m in page] == ["m3", "m2"] and before == sent[2].id
+        page, before, _ = inbox.page(before, 2)
+        assert [m.body for m in page] == ["m1", "m0"] and before is None
+
+    def test_mark_read_ignores_ids_not_in_the_inbox(self, befriend):
+        befriend("alice", "bob")
+        befriend("alice", "carol")
+        mine = [Messages("bob").send("alice", "for bob") for _ in range(3)]
+        theirs = Messages("carol").send("alice", "for carol")
+        assert Messages("bob").mark_read([mine[0].id, theirs.id, mine[0].id]) == 2
+        assert Messages("carol").unread() == 1
+        assert Messages("bob").mark_read([]) == 2
+        flags = {m.id: m.read for m in Messages("bob").page()[0]}
+        assert flags == {mine[0].id: True, mine[1].id: False, mine[2].id: False}
+
+    def test_eight_senders_250_each_into_one_inbox(self, befriend):
+        senders = [f"sender{i}" for i in range(8)]
+        for sender in senders:
+            befriend(sender, "bob")
+        start = threading.Barrier(8)
+        sent = []
+
+        def send_many(sender):
+            inbox = Messages("bob", send_limit=10_000)
+            start.wait()
+            sent.extend(inbox.send(sender, f"{sender} {n}").id for n in range(250))
+
+        threads = [threading.Thread(target=send_many, args=(s,)) for s in senders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(sent) == len(set(sent)) == 2000
+        assert Messages("bob").unread() == 2000
+        seen = [m.id for m in page_all(Messages("bob"), 100)]
+        assert len(seen) == len(set(seen)) == 2000
+        assert set(seen) == set(sent)
+        assert seen == sorted(seen, reverse=True)

@@ -1,0 +1,64 @@
+from base_test import TestBase
+from round_trips import RoundTrips
+
+A, B = "+14155550100", "+442071838750"
+
+
+class TestSetPhone(TestBase):
+    def test_set_conflict_and_release(self, client, signup):
+        alice, bob = signup("alice"), signup("bob")
+        response = client.post("/phones/set", json={"phone": A}, headers=alice)
+        assert response.status_code == 200
+        assert response.get_json() == {"phone": A}
+
+        response = client.post("/phones/set", json={"phone": A}, headers=bob)
+        assert response.status_code == 409
+        assert response.get_json()["error"]["code"] == "conflict"
+
+        assert client.post("/phones/set", json={"phone": B}, headers=alice).status_code == 200
+        assert client.post("/phones/set", json={"phone": A}, headers=bob).status_code == 200
+        response = client.post("/phones/discover", json={"phones": [A, B]}, headers=alice)
+        assert response.get_json() == {"matches": {A: "bob", B: "alice"}}
+
+    def test_setting_your_own_number_again_is_fine(self, client, signup):
+        alice = signup("alice")
+        for _ in range(2):
+            response = client.post("/phones/set", json={"phone": A}, headers=alice)
+            assert response.status_code == 200
+
+    def test_numbers_are_normalised_to_e164(self, client, signup):
+        alice = signup("alice")
+        response = client.post("/phones/set", json={"phone": "+1 (415) 555-0100"}, headers=alice)
+        assert response.get_json() == {"phone": A}
+        response = client.post(
+            "/phones/discover", json={"phones": ["+1.415.555.0100", A]}, headers=alice
+        )
+        assert response.get_json() == {"matches": {A: "alice"}}
+
+
+class TestDiscover(TestBase):
+    def test_returns_only_matches(self, client, signup):
+        alice, bob = signup("alice"), signup("bob")
+        client.post("/phones/set", json={"phone": A}, headers=alice)
+        response = client.post(
+            "/phones/discover", json={"phones": ["+15550000000", A, "+15550000001"]}, headers=bob
+        )
+        assert response.status_code == 200
+        assert response.get_json() == {"matches": {A: "alice"}}
+
+    def test_a_thousand_numbers_are_one_round_trip(self, client, signup, monkeypatch):
+        headers = signup("alice")
+        owned = {f"+1415555{n:04d}": f"agent_{n}" for n in (0, 10, 500, 999)}
+        for phone, username in owned.items():
+            client.post("/phones/set", json={"phone": phone}, headers=signup(username))
+        phones = [f"+1415555{n:04d}" for n in range(1000)]
+
+        trips = RoundTrips(monkeypatch)
+        response = client.post("/phones/discover", json={"phones": phones}, headers=headers)
+        assert response.status_code == 200
+        assert response.get_json() == {"matches": owned}
+        # One GET checks the session; one HMGET of all 1000 numbers is the look-up.
+        assert trips.names() == [["GET"], ["HMGET"]]
+        hmget = trips.sent[1][0]
+        assert hmget[1] == b"phone:owners"
+        assert hmget[2:] == [phone.encode() for phone in phones]

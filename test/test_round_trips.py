@@ -1,0 +1,43 @@
+from base_test import TestBase
+from batfriend.messages import Messages
+
+
+class TestRoundTrips(TestBase):
+    def test_a_send_is_two_round_trips_with_the_auth_check(
+        self, client, signup, befriend, round_trips
+    ):
+        alice = signup("alice")
+        signup("bob")
+        befriend("alice", "bob")
+        send = {"to": "bob", "body": "hi"}
+        assert client.post("/messages/send", json=send, headers=alice).status_code == 201
+        round_trips.clear()
+        assert client.post("/messages/send", json=send, headers=alice).status_code == 201
+        assert 1 <= len(round_trips.sent) <= 2
+
+    def test_an_inbox_page_of_100_is_three_round_trips_with_the_auth_check(
+        self, client, signup, befriend, round_trips
+    ):
+        signup("alice")
+        bob = signup("bob")
+        befriend("alice", "bob")
+        inbox = Messages("bob", send_limit=1000)
+        for n in range(150):
+            inbox.send("alice", f"m{n}")
+        client.post("/messages/inbox", json={"limit": 1}, headers=bob)
+        round_trips.clear()
+        response = client.post("/messages/inbox", json={"limit": 100}, headers=bob)
+        assert len(response.get_json()["messages"]) == 100
+        assert 1 <= len(round_trips.sent) <= 3
+        round_trips.clear()
+        assert len(inbox.page(limit=100)[0]) == 100
+        assert len(round_trips.sent) == 1
+
+    def test_a_lobby_post_is_two_round_trips_with_the_auth_check(self, client, signup, round_trips):
+        alice = signup("alice")
+        client.post("/lobbies/join", json={"lobby": "bats"}, headers=alice)
+        post = {"lobby": "bats", "body": "hi"}
+        assert client.post("/lobbies/post", json=post, headers=alice).status_code == 201
+        round_trips.clear()
+        assert client.post("/lobbies/post", json=post, headers=alice).status_code == 201
+        assert 1 <= len(round_trips.sent) <= 2

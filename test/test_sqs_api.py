@@ -1,0 +1,225 @@
+import importlib
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from test_app import assert_envelope
+from test_watcher import wait_until
+
+from base_test import TestBase
+from batfriend import config, watcher
+from batfriend.api import create_app
+from batfriend.databases import get_redis
+from batfriend.errors import Conflict
+from batfriend.sqs_ledger import SqsLedger
+from batfriend.worklist import Worklist
+
+# The package's "sqs" attribute is the blueprint, so fetch the module itself.
+sqs_api = importlib.import_module("batfriend.api.sqs")
+SCHEDULED_BODY = "elasticbeanstalk scheduled job"
+
+
+def sqsd_headers(msgid, task=None):
+    headers = {
+        "User-Agent": "aws-sqsd/3.0.4",
+        "X-Aws-Sqsd-Msgid": msgid,
+        "X-Aws-Sqsd-Receive-Count": "1",
+        "X-Aws-Sqsd-First-Received-At": "2026-01-01T00:00:00Z",
+        "X-Aws-Sqsd-Queue": "batfriend-worker",
+    }
+    if task is not None:
+        headers["X-Aws-Sqsd-Taskname"] = task
+        headers["X-Aws-Sqsd-Scheduled-At"] = "2026-01-01T00:00:00Z"
+    return headers
+
+
+def post_tick(client, msgid):
+    return client.post("/sqs", json={"type": "tick"}, headers=sqsd_headers(msgid))
+
+
+def post_task(client, msgid, task):
+    return client.post(
+        "/sqs",
+        data=SCHEDULED_BODY,
+        content_type="application/json",
+        headers=sqsd_headers(msgid, task),
+    )
+
+
+@pytest.fixture
+def sqs_client():
+    return create_app(expose_sqs=True).test_client()
+
+
+@pytest.fixture
+def jobs(monkeypatch):
+    """A worklist "jobs" that the production watcher handles; returns the payloads it saw."""
+    seen = []
+    monkeypatch.setitem(watcher.HANDLERS, "jobs", seen.append)
+    return seen
+
+
+class TestSqsEffects(TestBase):
+    def test_tick_runs_a_deliver_pass(self, sqs_client, jobs):
+        Worklist("jobs").add_many([("a", "pa", time.time()), ("later", "pl", time.time() + 60)])
+        response = post_tick(sqs_client, "m-1")
+        assert response.status_code == 200
+        assert response.get_json() == {"msgid": "m-1", "ran": True}
+        assert jobs == ["pa"]
+
+    def test_a_duplicate_msgid_answers_200_and_does_nothing(self, sqs_client, jobs):
+        Worklist("jobs").add("a", "pa")
+        assert post_tick(sqs_client, "m-1").status_code == 200
+        Worklist("jobs").add("b", "pb")
+        response = post_tick(sqs_client, "m-1")
+        assert response.status_code == 200
+        assert response.get_json()["ran"] is False
+        assert jobs == ["pa"]
+        assert post_tick(sqs_client, "m-2").get_json()["ran"] is True
+        assert jobs == ["pa", "pb"]
+
+    def test_concurrent_deliveries_of_one_msgid_take_effect_once(self, jobs, monkeypatch):
+        answered = threading.Event()
+        runs = []
+
+        def slow_deliver(msgid):
+            runs.append(msgid)
+            assert answered.wait(timeout=10), "the other delivery was never answered"
+
+        monkeypatch.setitem(sqs_api.TASKS, "deliver", slow_deliver)
+        app = create_app(expose_sqs=True)
+        start = threading.Barrier(2)
+        statuses = []
+
+        def deliver():
+            client = app.test_client()
+            start.wait()
+            response = post_task(client, "m-1", "deliver")
+            statuses.append(response.status_code)
+            if response.status_code == 409:
+                assert_envelope(response, 409, "conflict")
+                answered.set()
+
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        assert sorted(statuses) == [200, 409]
+        assert runs == ["m-1"]
+        assert post_task(app.test_client(), "m-1", "deliver").get_json()["ran"] is False
+        assert runs == ["m-1"]
+
+    def test_a_failed_attempt_is_retried_by_the_next_delivery(self, sqs_client, monkeypatch):
+        attempts = []
+
+        def fails_once(msgid):
+            attempts.append(msgid)
+            if len(attempts) == 1:
+                raise RuntimeError("transient")
+
+        monkeypatch.setitem(sqs_api.TASKS, "deliver", fails_once)
+        assert_envelope(post_task(sqs_client, "m-1", "deliver"), 500, "internal_error")
+        assert post_task(sqs_client, "m-1", "deliver").get_json()["ran"] is True
+        assert post_task(sqs_client, "m-1", "deliver").get_json()["ran"] is False
+        assert attempts == ["m-1", "m-1"]
+
+    def test_the_deliver_task_runs_a_deliver_pass(self, sqs_client, jobs):
+        Worklist("jobs").add_many([(str(n), str(n), time.time()) for n in range(250)])
+        assert post_task(sqs_client, "m-1", "deliver").status_code == 200
+        assert len(jobs) == 250
+
+    def test_the_sweep_task_runs_a_sweep_step(self, sqs_client, monkeypatch):
+        swept = []
+        monkeypatch.setitem(watcher.REPAIRERS, "lobby:", swept.extend)
+        get_redis("lobby:").set("lobby:x", 1)
+        assert post_task(sqs_client, "m-1", "sweep").status_code == 200
+        assert swept == ["lobby:x"]
+
+
+class TestSqsMalformed(TestBase):
+    def test_an_unknown_task_is_400(self, sqs_client):
+        error = assert_envelope(post_task(sqs_client, "m-1", "bogus"), 400, "bad_request")
+        assert "bogus" in error["message"]
+
+    def test_the_msgid_header_is_required_and_checked(self, sqs_client):
+        response = sqs_client.post("/sqs", json={"type": "tick"})
+        assert "X-Aws-Sqsd-Msgid" in assert_envelope(response, 400, "bad_request")["message"]
+        response = post_tick(sqs_client, "not an id")
+        assert_envelope(response, 400, "bad_request")
+
+    @pytest.mark.parametrize(
+        ("body", "named"),
+        [
+            ({"type": "bogus"}, "bogus"),
+            ({}, "type"),
+            ({"type": 1}, "type"),
+            ({"type": "tick", "extra": 1}, "extra"),
+        ],
+    )
+    def test_a_malformed_body_is_400(self, sqs_client, body, named):
+        response = sqs_client.post("/sqs", json=body, headers=sqsd_headers("m-1"))
+        assert named in assert_envelope(response, 400, "bad_request")["message"]
+        assert SqsLedger().view("m-1") == "new", "nothing was marked"
+
+    def test_a_scheduled_body_without_a_task_name_is_400(self, sqs_client):
+        response = sqs_client.post(
+            "/sqs",
+            data=SCHEDULED_BODY,
+            content_type="application/json",
+            headers=sqsd_headers("m-1"),
+        )
+        assert_envelope(response, 400, "bad_request")
+
+    def test_hidden_by_default(self, client):
+        assert_envelope(post_task(client, "m-1", "deliver"), 404, "not_found")
+
+
+class TestSqsLedger(TestBase):
+    def test_runs_once_then_reports_done(self):
+        ledger, runs = SqsLedger(), []
+        assert ledger.view("m") == "new"
+        assert ledger.run_once("m", runs.append) is True
+        assert ledger.view("m") == "done"
+        assert ledger.run_once("m", runs.append) is False
+        assert runs == ["m"]
+
+    def test_a_failure_releases_the_message(self):
+        ledger = SqsLedger()
+
+        def boom(msgid):
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            ledger.run_once("m", boom)
+        assert ledger.view("m") == "new"
+        assert ledger.run_once("m", lambda msgid: None) is True
+
+    def test_in_progress_is_a_conflict(self):
+        ledger, inside = SqsLedger(), []
+
+        def nested(msgid):
+            inside.append(ledger.view(msgid))
+            with pytest.raises(Conflict):
+                ledger.run_once(msgid, inside.append)
+
+        assert ledger.run_once("m", nested) is True
+        assert inside == ["running"]
+
+    def test_a_crashed_attempt_blocks_the_message_only_until_its_mark_expires(self):
+        crash = (
+            "import os; from batfriend.sqs_ledger import SqsLedger;"
+            "SqsLedger(running=0.5).run_once('m', lambda msgid: os._exit(9))"
+        )
+        env = dict(os.environ, REDIS_URL=config.REDIS_URL)
+        assert subprocess.run([sys.executable, "-c", crash], env=env).returncode == 9
+        ledger, runs = SqsLedger(), []
+        assert ledger.view("m") == "running"
+        with pytest.raises(Conflict):
+            ledger.run_once("m", runs.append)
+        wait_until(lambda: ledger.view("m") == "new")
+        assert ledger.run_once("m", runs.append) is True
+        assert runs == ["m"]
