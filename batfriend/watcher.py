@@ -13,8 +13,8 @@ lasts) it moves old messages to SQL (``batfriend.archive.archiver``). The
 loop is short and bad data cannot kill it: a failing item is logged with its
 traceback and retried later (dead-lettered after too many attempts); an
 unreachable Redis is logged and retried with a bounded exponential back-off;
-unreachable SQL only postpones archiving; SIGTERM or SIGINT lets the current batch finish, then
-the process exits 0. It imports models only, never the web app.
+unreachable SQL only postpones archiving; SIGTERM or SIGINT lets the current
+batch finish, then the process exits 0. It imports models only, never the web app.
 """
 
 import argparse
