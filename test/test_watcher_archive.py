@@ -34,17 +34,17 @@ class TestWatcherArchiving(ArchiveTestBase):
         assert archived_ids(where="bob") == [m.id for m in sent] and in_redis() == 0
 
     def test_the_loop_archives_every_interval_and_every_tick_while_a_backlog_lasts(self):
-        handled = []
+        handled, passes = [], []
+        archiver = Archiver(retention=RETENTION, batch=10)
+        archive_pass = archiver.archive_pass
+        archiver.archive_pass = lambda *args: passes.append(archive_pass(*args)) or passes[-1]
         watcher = MessageWatcher(
-            {"jobs": handled.append},
-            {},
-            tick=0.01,
-            archiver=Archiver(retention=RETENTION, batch=10),
-            archive_every=3600,
+            {"jobs": handled.append}, {}, tick=0.01, archiver=archiver, archive_every=3600
         )
         deliver_old(100)
         with Running(watcher):
-            wait_until(lambda: in_redis() == 0)
+            wait_until(lambda: passes[-1:] == [0])
+            assert in_redis() == 0 and len(passes) >= 2 and all(passes[:-1])
             deliver_old(5, owner="carol")
             Worklist("jobs").add("a", "after the backlog")
             wait_until(lambda: handled == ["after the backlog"])
