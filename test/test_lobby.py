@@ -4,7 +4,9 @@ import pytest
 
 from base_test import TestBase
 from batfriend.errors import Forbidden, NotFound
-from batfriend.lobby import Lobby, LobbySnapshot
+from batfriend.lobby import MEMBER_IDLE, Lobby, LobbySnapshot, prune_idle_members
+from batfriend.sweeper import Sweeper
+from batfriend.watcher import REPAIRERS
 
 NOW = 1_700_000_000.0
 
@@ -92,6 +94,26 @@ class TestLobby(TestBase):
         seen = [m.id for m in history_all(Lobby("bats"), "poster0", 100)]
         assert seen == sorted(posted, reverse=True)[:1000]
         assert Lobby("bats").view("poster0").messages == 2000
+
+    def test_the_sweep_drops_members_unseen_for_a_day(self):
+        for name, seen in [("old", NOW - MEMBER_IDLE - 1), ("edge", NOW - MEMBER_IDLE)]:
+            Lobby("bats").join(name, now=seen)
+        Lobby("bats").join("fresh", now=NOW - 10)
+        Lobby("caves").join("old", now=NOW - 2 * MEMBER_IDLE)
+        Lobby("caves").post("old", "still in the history", now=NOW - 2 * MEMBER_IDLE)
+        keys = ["lobby:bats:members", "lobby:bats:info", "lobby:caves:members"]
+        assert prune_idle_members(keys, now=NOW) == 2
+        assert Lobby("bats").view("nobody", now=NOW) == LobbySnapshot("bats", 2, ("fresh",), 0)
+        with pytest.raises(Forbidden):
+            Lobby("caves").history("old", now=NOW)
+        assert Lobby("caves").join("old", now=NOW).messages == 1, "joining again brings it back"
+        assert len(history_all(Lobby("caves"), "old", 10)) == 1
+
+    def test_the_production_sweep_prunes_lobbies(self):
+        Lobby("bats").join("old", now=1.0)
+        Lobby("bats").join("fresh")
+        Sweeper(REPAIRERS, count=1000).sweep()
+        assert Lobby("bats").view("nobody").members == 1
 
     def test_snapshot_round_trips(self):
         snapshot = LobbySnapshot("bats", 3, ("alice",), 7)
