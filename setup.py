@@ -1,10 +1,20 @@
 """Packaging for batfriend: ``pip install .`` installs the package and its commands."""
 
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# The version lives in batfriend/__init__.py alone; the bundle's name reads it there too.
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"$',
+    (Path(__file__).parent / "batfriend" / "__init__.py").read_text(),
+    re.MULTILINE,
+).group(1)
 
 setup(
     name="batfriend",
-    version="0.1.0",
+    version=VERSION,
     description="A small Redis-backed service for finding your friends and messaging them.",
     python_requires=">=3.11",
     packages=find_packages(include=["batfriend", "batfriend.*"]),

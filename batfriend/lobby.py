@@ -36,6 +36,9 @@ from batfriend.scripts import get_script
 LOBBY_PREFIX = "lobby:"
 HISTORY_CAP = 1000
 ONLINE_WINDOW = 60.0
+# A member unseen for this long is dropped by the sweep (``prune_idle_members``).
+MEMBER_IDLE = 24 * 3600.0
+_MEMBERS_SUFFIX = ":members"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,7 @@ class Lobby:
         return f"{LOBBY_PREFIX}{self._name}:info"
 
     def _members_key(self) -> str:
-        return f"{LOBBY_PREFIX}{self._name}:members"
+        return f"{LOBBY_PREFIX}{self._name}{_MEMBERS_SUFFIX}"
 
     def _history_key(self) -> str:
         return f"{LOBBY_PREFIX}{self._name}:history"
@@ -273,3 +276,21 @@ class Lobby:
         for name, ids in by_lobby.items():
             cls(name, history_cap)._queue_forget(pipeline, ids)
         return sum(pipeline.execute())
+
+
+def prune_idle_members(keys: list[str], now: float | None = None, idle: float = MEMBER_IDLE) -> int:
+    """Sweep repairer: drop members unseen for ``idle`` seconds from the lobbies among ``keys``.
+
+    Presence is membership (the members ZSET is scored by last seen), so an idle
+    member leaves the lobby and joins again to come back. Only members keys are pruned:
+    the others (info, history, the archiver's ``lobby:_overflowing``, also scored by
+    time) are left alone. Returns how many were dropped.
+    """
+    members = [key for key in keys if key.endswith(_MEMBERS_SUFFIX)]
+    if not members:
+        return 0
+    cutoff = (time.time() if now is None else now) - idle
+    pipeline = get_redis(LOBBY_PREFIX).pipeline(transaction=False)
+    for key in members:
+        pipeline.zremrangebyscore(key, "-inf", f"({cutoff!r}")
+    return sum(pipeline.execute())

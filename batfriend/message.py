@@ -81,12 +81,15 @@ class Message:
         lobby: str | None = None,
         deliver_at: float | None = None,
     ) -> "Message":
-        """Make a new message sent at ``now``; a past or absent ``deliver_at`` means at once."""
+        """Make a new message sent at ``now``; a past or absent ``deliver_at`` means at once.
+
+        So a message waits for its delivery exactly when its ``deliver_at`` is after ``sent_at``.
+        """
         if (to is None) == (lobby is None):
             raise ValueError("a message goes either to an agent or to a lobby")
         message_id = new_message_id(now)
         sent_at = message_time(message_id)
-        due = sent_at if deliver_at is None or deliver_at <= now else deliver_at
+        due = sent_at if deliver_at is None or deliver_at <= sent_at else deliver_at
         return cls(message_id, sender, to, lobby, body, sent_at, due, None if lobby else False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -5,13 +5,17 @@ scores are all 0, so ``ZREVRANGEBYLEX`` walks it newest first and a cursor is
 simply the last id seen), the stored messages (a HASH id -> msgpack) and the
 unread ids (a SET, so the unread count is its size and can never drift).
 Delivering is idempotent by id; a send is that delivery gated, in the same Lua
-call, by the friendship and the sender's sliding window of sends. A page is one
-Lua call too: ids, bodies, unread flags and the unread count.
+call, by the friendship and the sender's sliding window of sends. A send with a
+future ``deliver_at`` passes the same gate and then waits as a scheduled message
+(``batfriend.scheduled``) until the watcher delivers it. A page is one Lua call
+too: ids, bodies, unread flags and the unread count.
 
 Messages older than the retention window move to SQL (``batfriend.archive``):
 an index of inboxes by their oldest message tells the archiver where to look,
 and a page that reaches past what Redis holds continues in SQL. Read state stays
-in the unread set for archived messages too, so the count stays exact.
+in the unread set for archived messages too, so the count stays exact. Every way
+into an inbox (a send, a system message, a scheduled message arriving, whose id
+may be older than what was archived already) keeps that index up to date.
 """
 
 import dataclasses
@@ -32,12 +36,16 @@ from batfriend.archive.boundary import (
 )
 from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
-from batfriend.errors import BadRequest, Forbidden, NotFound, TooManyRequests
+from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import MSG_PREFIX, friends_key
-from batfriend.message import Message, load_page, newest_first_bound
+from batfriend.message import Message, load_page, message_time, newest_first_bound
+from batfriend.scheduled import ScheduledMessages, read_delivery_payload, scheduled_key
 from batfriend.scripts import get_script
 
 SEND_WINDOW = 60.0
+# How long an outside id (an SQS message id) keeps naming the message it delivered:
+# SQS keeps a message at most 14 days, so it cannot come back later than that.
+ONCE_SECONDS = 14 * 24 * 3600.0
 
 
 class Messages:
@@ -53,6 +61,7 @@ class Messages:
             raise ValueError("send_limit must be at least 1")
         self._send_limit = limit
         self._deliver = get_script(self._redis, "messages_deliver")
+        self._deliver_scheduled = get_script(self._redis, "messages_deliver_scheduled")
         self._page = get_script(self._redis, "messages_page")
         self._forget = get_script(self._redis, "messages_forget")
         self._archive = Archive()
@@ -71,6 +80,10 @@ class Messages:
         return f"{MSG_PREFIX}sent:{sender}"
 
     @staticmethod
+    def _once_key(once: str) -> str:
+        return f"{MSG_PREFIX}once:{once}"
+
+    @staticmethod
     def _archive_due_key() -> str:
         return f"{MSG_PREFIX}archive:due"
 
@@ -84,30 +97,30 @@ class Messages:
     def send(
         self, sender: str, body: str, deliver_at: float | None = None, now: float | None = None
     ) -> Message:
-        """Send ``body`` from ``sender`` to this inbox in one atomic step; friends only."""
+        """Send ``body`` from ``sender`` to this inbox in one atomic step; friends only.
+
+        A future ``deliver_at`` makes it wait for then (checked and counted now).
+        """
         when = time.time() if now is None else now
-        if deliver_at is not None and deliver_at > when:
-            raise BadRequest(
-                "scheduled delivery is not available yet; omit deliver_at to send now",
-                field="deliver_at",
-            )
         message = Message.compose(sender, body, when, to=self._owner, deliver_at=deliver_at)
-        outcome, retry_ms = self._deliver(
-            keys=[
-                *self._inbox_keys(),
-                self._archive_due_key(),
-                friends_key(sender),
-                self._send_log_key(sender),
-            ],
-            args=[
-                message.id,
-                message.dump_msgpack(),
-                self._owner,
-                repr(when),
-                self._send_limit,
-                repr(SEND_WINDOW),
-            ],
-        )
+        keys = [
+            *self._inbox_keys(),
+            self._archive_due_key(),
+            friends_key(sender),
+            self._send_log_key(sender),
+        ]
+        args = [
+            message.id,
+            message.dump_msgpack(),
+            self._owner,
+            repr(when),
+            self._send_limit,
+            repr(SEND_WINDOW),
+        ]
+        if message.deliver_at > message.sent_at:
+            outcome, retry_ms = ScheduledMessages().hold(message, self._deliver, keys, args)
+        else:
+            outcome, retry_ms = self._deliver(keys=keys, args=args)
         if outcome == -1:
             if not Agency().exists(self._owner):
                 raise NotFound(f"no agent named {self._owner!r}")
@@ -128,6 +141,32 @@ class Messages:
             args=[message.id, message.dump_msgpack(), self._owner],
         )
         return outcome == 1
+
+    def deliver_scheduled(self, message_id: str) -> bool:
+        """Move a waiting message into this inbox, once; False if it is not waiting (any more)."""
+        delivered = self._deliver_scheduled(
+            keys=[scheduled_key(message_id), *self._inbox_keys(), self._archive_due_key()],
+            args=[message_id, self._owner],
+        )
+        return delivered == 1
+
+    def deliver_system(self, body: str, once: str, now: float | None = None) -> Message:
+        """Deliver ``body`` from the system (no sender), once per outside id ``once``.
+
+        ``once`` (an SQS message id) is bound to the first id made for it, so running
+        this again, even after a crash half-way, delivers that same message, once.
+        """
+        if not Agency().exists(self._owner):
+            raise NotFound(f"no agent named {self._owner!r}")
+        fresh = Message.compose(None, body, time.time() if now is None else now, to=self._owner)
+        pipeline = self._redis.pipeline(transaction=True)
+        pipeline.set(self._once_key(once), fresh.id, nx=True, px=int(ONCE_SECONDS * 1000))
+        pipeline.get(self._once_key(once))
+        bound = pipeline.execute()[1].decode()
+        sent_at = message_time(bound)
+        message = Message(bound, None, self._owner, None, body, sent_at, sent_at, False)
+        self.deliver(message)
+        return message
 
     def page(
         self, before: str | None = None, limit: int = 50
@@ -220,3 +259,9 @@ class Messages:
         for owner, ids in by_owner.items():
             cls(owner)._queue_forget(pipeline, ids)
         return sum(pipeline.execute())
+
+
+def deliver_due(payload: str) -> None:
+    """The delivery worklist's handler: deliver the scheduled message ``payload`` names, once."""
+    message_id, recipient = read_delivery_payload(payload)
+    Messages(recipient).deliver_scheduled(message_id)

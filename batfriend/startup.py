@@ -2,29 +2,48 @@
 
 New Relic must be initialised before Flask is imported, so entry points call
 ``configure()`` before anything else (``basic_config.py`` does it on import).
+The agent reads ``NEW_RELIC_CONFIG_FILE`` when it is set, else the
+``newrelic.ini`` shipped beside ``app.py`` (in a clone or the deploy bundle);
+the license key and app name always come from the environment.
 """
 
 import logging
+import os
 
 from batfriend import config
 
 logger = logging.getLogger("batfriend")
+SHIPPED_NEW_RELIC_INI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "newrelic.ini")
 _configured = False
+_new_relic_on = False
+
+
+def new_relic_config_file() -> str | None:
+    """Return the agent's settings file: NEW_RELIC_CONFIG_FILE, else the shipped one if present."""
+    if config.NEW_RELIC_CONFIG_FILE:
+        return config.NEW_RELIC_CONFIG_FILE
+    return SHIPPED_NEW_RELIC_INI if os.path.isfile(SHIPPED_NEW_RELIC_INI) else None
+
+
+def new_relic_on() -> bool:
+    """Return whether ``configure()`` started the New Relic agent in this process."""
+    return _new_relic_on
 
 
 def configure() -> bool:
     """Set up logging and, when configured, the New Relic agent; return whether it is on."""
-    global _configured
-    new_relic_on = bool(config.NEW_RELIC_LICENSE_KEY or config.NEW_RELIC_CONFIG_FILE)
+    global _configured, _new_relic_on
     if _configured:
-        return new_relic_on
+        return _new_relic_on
     _configured = True
     logging.basicConfig(level=config.LOG_LEVEL, format=config.LOG_FORMAT)
-    if new_relic_on:
+    if config.NEW_RELIC_LICENSE_KEY or config.NEW_RELIC_CONFIG_FILE:
         import newrelic.agent
 
-        newrelic.agent.initialize(config.NEW_RELIC_CONFIG_FILE)
-        logger.info("New Relic agent initialised")
+        settings_file = new_relic_config_file()
+        newrelic.agent.initialize(settings_file)
+        _new_relic_on = True
+        logger.info("New Relic agent initialised (settings: %s)", settings_file or "environment")
     else:
         logger.info("New Relic is off: set NEW_RELIC_LICENSE_KEY or NEW_RELIC_CONFIG_FILE")
-    return new_relic_on
+    return _new_relic_on

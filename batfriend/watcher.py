@@ -15,6 +15,10 @@ traceback and retried later (dead-lettered after too many attempts); an
 unreachable Redis is logged and retried with a bounded exponential back-off;
 unreachable SQL only postpones archiving; SIGTERM or SIGINT lets the current
 batch finish, then the process exits 0. It imports models only, never the web app.
+
+In production it delivers scheduled messages (worklist ``delivery``), and its
+sweep re-queues waiting messages whose worklist item is missing and drops lobby
+members unseen for a day.
 """
 
 import argparse
@@ -29,6 +33,9 @@ from types import FrameType
 from batfriend import config
 from batfriend.archive.archiver import Archiver
 from batfriend.databases import DATABASE_DOWN, SQL_DOWN
+from batfriend.lobby import LOBBY_PREFIX, prune_idle_members
+from batfriend.messages import deliver_due
+from batfriend.scheduled import DELIVERY, SCHEDULED_PREFIX, requeue_missing
 from batfriend.startup import configure
 from batfriend.sweeper import Repairer, Sweeper
 from batfriend.worklist import WorkItem, Worklist
@@ -37,8 +44,11 @@ from batfriend.worklist import WorkItem, Worklist
 Handler = Callable[[str], None]
 
 # What the production watcher runs: worklist name -> handler, key prefix -> repairer.
-HANDLERS: dict[str, Handler] = {}
-REPAIRERS: dict[str, Repairer] = {}
+HANDLERS: dict[str, Handler] = {DELIVERY: deliver_due}
+REPAIRERS: dict[str, Repairer] = {
+    SCHEDULED_PREFIX: requeue_missing,
+    LOBBY_PREFIX: prune_idle_members,
+}
 
 logger = logging.getLogger("batfriend.watcher")
 

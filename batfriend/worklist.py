@@ -19,10 +19,11 @@ import time
 from collections.abc import Iterable
 
 from redis import Redis
+from redis.client import Pipeline
 
 from batfriend import config
 from batfriend.databases import get_redis
-from batfriend.scripts import get_script
+from batfriend.scripts import get_script, run_pipeline
 
 WORK_PREFIX = "work:"
 WORKLIST_NAME = re.compile(r"[a-z0-9_-]{1,64}")
@@ -75,7 +76,18 @@ class Worklist:
 
     def add_many(self, items: Iterable[tuple[str, str, float]]) -> int:
         """Add ``(id, payload, due)`` items in one round trip; return how many were new."""
-        pipeline = self._redis.pipeline(transaction=False)
+        items = list(items)
+        return sum(run_pipeline(self._redis, lambda pipeline: self.queue_add(pipeline, items)))
+
+    def uses(self, client: Redis) -> bool:
+        """Return whether ``client`` is this worklist's Redis (so its pipelines may queue_add)."""
+        return client is self._redis
+
+    def queue_add(self, pipeline: Pipeline, items: Iterable[tuple[str, str, float]]) -> None:
+        """Queue adding ``(id, payload, due)`` items on ``pipeline``, one of this worklist's Redis.
+
+        Each reply this queues counts the new items of one batch (of up to 1000).
+        """
         args: list[str | float] = []
         for item_id, payload, due in items:
             args += (item_id, payload, repr(float(due)))
@@ -84,7 +96,6 @@ class Worklist:
                 args = []
         if args:
             self._add(keys=[self._due_key(), self._payloads_key()], args=args, client=pipeline)
-        return sum(pipeline.execute())
 
     def claim(self, limit: int = 100, now: float | None = None) -> list[WorkItem]:
         """Lease up to ``limit`` due items, earliest first, and return them."""

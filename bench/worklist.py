@@ -6,8 +6,10 @@
 Without --redis-url it starts a private embedded Redis. It measures items per
 second claimed and completed (trivial work) by one Worklist consumer, by one
 MessageWatcher pass, and jobs per second run by RQ's SimpleWorker on
-equivalent trivial jobs (results not kept), and prints the ratios. It deletes
-the keys it made.
+equivalent trivial jobs (results not kept), and prints the ratios. It also
+measures scheduled messages delivered per second by one pass of the production
+watcher (its real "delivery" handler), as a ratio to the trivial pass. It
+deletes the keys it made.
 """
 
 import argparse
@@ -56,6 +58,30 @@ def bench_watcher(items, name):
     return items / elapsed
 
 
+def bench_scheduled(messages, tag):
+    from batfriend.agent import Agent, agent_index_key
+    from batfriend.friends import Friends
+    from batfriend.messages import Messages
+    from batfriend.watcher import MessageWatcher
+
+    sender, recipient = f"bench_{tag}_a", f"bench_{tag}_b"
+    for name in (sender, recipient):
+        Agent(name).register("correct horse battery")
+    Friends(sender).request(recipient)
+    Friends(recipient).accept(sender)
+    inbox = Messages(recipient, send_limit=messages)
+    sent_at = time.time() - 60
+    for n in range(messages):
+        inbox.send(sender, f"m{n}", deliver_at=sent_at + 1, now=sent_at)
+    watcher = MessageWatcher()
+    started = time.perf_counter()
+    done = watcher.deliver_pass(budget=600)
+    elapsed = time.perf_counter() - started
+    assert done == messages == inbox.unread(), (done, messages, inbox.unread())
+    databases.get_redis("agent:").zrem(agent_index_key(), sender, recipient)
+    return messages / elapsed
+
+
 def bench_rq(jobs, name):
     from rq import Queue, SimpleWorker
 
@@ -91,6 +117,7 @@ def main():
     parser.add_argument("--redis-url", help="a Redis to use (default: a private embedded one)")
     parser.add_argument("--items", type=int, default=100_000, help="worklist items")
     parser.add_argument("--jobs", type=int, default=3_000, help="RQ jobs")
+    parser.add_argument("--messages", type=int, default=20_000, help="scheduled messages")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     embedded = None
@@ -109,11 +136,14 @@ def main():
         worklist_rate = bench_worklist(args.items, f"bench-{tag}")
         watcher_rate = bench_watcher(args.items, f"bench-watcher-{tag}")
         rq_rate = bench_rq(args.jobs, f"bench-{tag}")
+        scheduled_rate = bench_scheduled(args.messages, tag)
         print(f"Worklist claim+complete, batches of 100: {worklist_rate:>10,.0f} items/s")
         print(f"MessageWatcher.deliver_pass:             {watcher_rate:>10,.0f} items/s")
         print(f"RQ SimpleWorker, burst:                  {rq_rate:>10,.0f} jobs/s")
+        print(f"scheduled messages delivered:            {scheduled_rate:>10,.0f} messages/s")
         print(f"ratio Worklist / RQ:       {worklist_rate / rq_rate:,.0f}x")
         print(f"ratio MessageWatcher / RQ: {watcher_rate / rq_rate:,.0f}x")
+        print(f"ratio delivered / trivial: {scheduled_rate / watcher_rate:.2f}")
     finally:
         if args.redis_url:
             cleanup(tag)

@@ -18,6 +18,7 @@ LOCKED_ENDPOINTS = [
     ("/messages/send", {"to": "bob", "body": "hi"}),
     ("/messages/inbox", {}),
     ("/messages/read", {"ids": ["1700000000000-000000000001-0123456789"]}),
+    ("/messages/reschedule", {"id": "1700000000000-000000000001-0123456789", "deliver_at": 1.0}),
     ("/lobbies/join", {"lobby": "bats"}),
     ("/lobbies/leave", {"lobby": "bats"}),
     ("/lobbies/post", {"lobby": "bats", "body": "hi"}),
@@ -25,7 +26,7 @@ LOCKED_ENDPOINTS = [
     ("/lobbies/view", {"lobby": "bats"}),
 ]
 # Endpoints anyone may call.
-OPEN_ENDPOINTS = {"/", "/status", "/agents/register", "/login", "/sqs"}
+OPEN_ENDPOINTS = {"/", "/status", "/ready", "/agents/register", "/login", "/sqs"}
 
 LOCKED_PATHS = [path for path, _ in LOCKED_ENDPOINTS]
 

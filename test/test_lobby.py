@@ -5,7 +5,9 @@ import pytest
 from base_test import TestBase
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
-from batfriend.lobby import Lobby, LobbySnapshot
+from batfriend.lobby import MEMBER_IDLE, Lobby, LobbySnapshot, prune_idle_members
+from batfriend.sweeper import Sweeper
+from batfriend.watcher import REPAIRERS
 
 NOW = 1_700_000_000.0
 
@@ -107,6 +109,38 @@ class TestLobby(TestBase):
         assert seen == sorted(posted, reverse=True)
         assert [m.id for m in Lobby.archivable(1000, 2000)] == sorted(posted)[:1000]
         assert Lobby("bats").view("poster0").messages == 2000
+
+    def test_the_sweep_drops_members_unseen_for_a_day(self):
+        for name, seen in [("old", NOW - MEMBER_IDLE - 1), ("edge", NOW - MEMBER_IDLE)]:
+            Lobby("bats").join(name, now=seen)
+        Lobby("bats").join("fresh", now=NOW - 10)
+        Lobby("caves").join("old", now=NOW - 2 * MEMBER_IDLE)
+        Lobby("caves").post("old", "still in the history", now=NOW - 2 * MEMBER_IDLE)
+        keys = ["lobby:bats:members", "lobby:bats:info", "lobby:caves:members"]
+        assert prune_idle_members(keys, now=NOW) == 2
+        assert Lobby("bats").view("nobody", now=NOW) == LobbySnapshot("bats", 2, ("fresh",), 0)
+        with pytest.raises(Forbidden):
+            Lobby("caves").history("old", now=NOW)
+        assert Lobby("caves").join("old", now=NOW).messages == 1, "joining again brings it back"
+        assert len(history_all(Lobby("caves"), "old", 10)) == 1
+
+    def test_the_production_sweep_prunes_lobbies(self):
+        Lobby("bats").join("old", now=1.0)
+        Lobby("bats").join("fresh")
+        Sweeper(REPAIRERS, count=1000).sweep()
+        assert Lobby("bats").view("nobody").members == 1
+
+    def test_the_production_sweep_leaves_the_archivers_overflow_flags_alone(self):
+        lobby = Lobby("bats", history_cap=1)
+        lobby.join("alice", now=1.0)
+        first = lobby.post("alice", "first", now=1.0)
+        lobby.post("alice", "second", now=1.0)
+        flags = get_redis("lobby:").zrange("lobby:_overflowing", 0, -1, withscores=True)
+        assert flags == [(b"bats", 1.0)], "scored by time, like a members ZSET"
+        Sweeper(REPAIRERS, count=1000).sweep()
+        assert lobby.view("nobody").members == 0, "alice was idle, so the sweep pruned her"
+        assert get_redis("lobby:").zrange("lobby:_overflowing", 0, -1) == [b"bats"]
+        assert Lobby.archivable(1, 100) == [first]
 
     def test_snapshot_round_trips(self):
         snapshot = LobbySnapshot("bats", 3, ("alice",), 7)

@@ -4,7 +4,7 @@ import pytest
 
 from base_test import TestBase
 from batfriend.agent import Agent
-from batfriend.errors import BadRequest, Forbidden, NotFound, TooManyRequests
+from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import Friends
 from batfriend.message import Message
 from batfriend.messages import Messages
@@ -44,14 +44,11 @@ class TestSend(TestBase):
             Messages("bob").send("alice", "hi")
         assert Messages("bob").unread() == Messages("carol").unread() == 0
 
-    def test_future_deliver_at_is_refused_for_now_past_means_now(self, befriend):
+    def test_a_past_deliver_at_means_now(self, befriend):
         befriend("alice", "bob")
-        with pytest.raises(BadRequest) as refused:
-            Messages("bob").send("alice", "later", deliver_at=NOW + 60, now=NOW)
-        assert refused.value.field == "deliver_at"
-        assert Messages("bob").unread() == 0
         sent = Messages("bob").send("alice", "now", deliver_at=NOW - 60, now=NOW)
         assert sent.deliver_at == sent.sent_at == NOW
+        assert Messages("bob").page()[0] == [sent]
 
     def test_send_limit_is_a_sliding_minute(self, befriend):
         befriend("alice", "bob")

@@ -1,5 +1,8 @@
+import time
+
 from base_test import TestBase
 from batfriend import config
+from batfriend.watcher import MessageWatcher
 
 
 class TestMessagesApi(TestBase):
@@ -38,7 +41,7 @@ class TestMessagesApi(TestBase):
         page = client.post("/messages/inbox", json={}, headers=bob).get_json()
         assert [m["read"] for m in page["messages"]] == [False, True, True]
 
-    def test_past_deliver_at_means_now_future_is_refused_for_now(self, client, signup, befriend):
+    def test_a_past_deliver_at_means_now(self, client, signup, befriend):
         alice = signup("alice")
         signup("bob")
         befriend("alice", "bob")
@@ -47,11 +50,6 @@ class TestMessagesApi(TestBase):
         )
         sent = response.get_json()
         assert response.status_code == 201 and sent["deliver_at"] == sent["sent_at"] > 1.0
-        response = client.post(
-            "/messages/send", json={"to": "bob", "body": "hi", "deliver_at": 4e9}, headers=alice
-        )
-        assert response.status_code == 400
-        assert "deliver_at" in response.get_json()["error"]["message"]
 
     def test_unknown_recipient_is_404(self, client, signup):
         alice = signup("alice")
@@ -70,3 +68,54 @@ class TestMessagesApi(TestBase):
         assert [r.status_code for r in statuses] == [201, 201, 429]
         assert statuses[2].get_json()["error"]["code"] == "too_many_requests"
         assert 1 <= int(statuses[2].headers["Retry-After"]) <= 60
+
+
+class TestScheduledApi(TestBase):
+    def test_a_future_deliver_at_waits_then_the_watcher_delivers_it(self, client, signup, befriend):
+        alice, bob = signup("alice"), signup("bob")
+        befriend("alice", "bob")
+        deliver_at = time.time() + 1
+        response = client.post(
+            "/messages/send",
+            json={"to": "bob", "body": "later", "deliver_at": deliver_at},
+            headers=alice,
+        )
+        assert response.status_code == 201
+        sent = response.get_json()
+        assert set(sent) == {"id", "sent_at", "deliver_at"}
+        assert sent["deliver_at"] == deliver_at > sent["sent_at"]
+        assert client.post("/messages/inbox", json={}, headers=bob).get_json()["unread"] == 0
+        # What runlocal's watcher thread runs: the production handlers, one pass.
+        assert MessageWatcher().deliver_pass(now=deliver_at) == 1
+        inbox = client.post("/messages/inbox", json={}, headers=bob).get_json()
+        assert inbox["unread"] == 1
+        assert [(m["id"], m["body"], m["deliver_at"]) for m in inbox["messages"]] == [
+            (sent["id"], "later", deliver_at)
+        ]
+
+    def test_reschedule_postpones_or_expedites_for_the_sender_only(self, client, signup, befriend):
+        alice, bob, carol = signup("alice"), signup("bob"), signup("carol")
+        befriend("alice", "bob")
+        later = time.time() + 3600
+        sent = client.post(
+            "/messages/send", json={"to": "bob", "body": "hi", "deliver_at": later}, headers=alice
+        ).get_json()
+        move = {"id": sent["id"], "deliver_at": later + 60}
+        for someone in (bob, carol):
+            response = client.post("/messages/reschedule", json=move, headers=someone)
+            assert response.status_code == 404
+            assert response.get_json()["error"]["code"] == "not_found"
+        response = client.post("/messages/reschedule", json=move, headers=alice)
+        assert response.status_code == 200
+        assert response.get_json() == {"id": sent["id"], "deliver_at": later + 60}
+        assert MessageWatcher().deliver_pass(now=later + 59) == 0
+        before = time.time()
+        response = client.post(
+            "/messages/reschedule", json={"id": sent["id"], "deliver_at": 1.0}, headers=alice
+        )
+        assert response.status_code == 200
+        assert before <= response.get_json()["deliver_at"] <= time.time()
+        assert MessageWatcher().deliver_pass() == 1
+        assert client.post("/messages/inbox", json={}, headers=bob).get_json()["unread"] == 1
+        response = client.post("/messages/reschedule", json=move, headers=alice)
+        assert response.status_code == 404, "delivered: nothing waits any more"

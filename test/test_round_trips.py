@@ -1,7 +1,11 @@
+import time
+
 from base_test import TestBase
 from batfriend.lobby import Lobby
 from batfriend.message import Message
 from batfriend.messages import Messages
+from batfriend.scheduled import DELIVERY
+from batfriend.worklist import Worklist
 
 
 class TestRoundTrips(TestBase):
@@ -16,6 +20,20 @@ class TestRoundTrips(TestBase):
         round_trips.clear()
         assert client.post("/messages/send", json=send, headers=alice).status_code == 201
         assert 1 <= len(round_trips.sent) <= 2
+
+    def test_a_scheduled_send_is_two_round_trips_with_the_auth_check(
+        self, client, signup, befriend, round_trips
+    ):
+        alice = signup("alice")
+        signup("bob")
+        befriend("alice", "bob")
+        send = {"to": "bob", "body": "hi", "deliver_at": time.time() + 3600}
+        assert client.post("/messages/send", json=send, headers=alice).status_code == 201
+        round_trips.clear()
+        assert client.post("/messages/send", json=send, headers=alice).status_code == 201
+        assert 1 <= len(round_trips.sent) <= 2
+        assert ["EVALSHA", "EVALSHA"] in round_trips.names(), "record and worklist item together"
+        assert Worklist(DELIVERY).view()["pending"] == 2
 
     def test_an_inbox_page_of_100_is_three_round_trips_with_the_auth_check(
         self, client, signup, befriend, round_trips

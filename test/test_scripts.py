@@ -8,7 +8,7 @@ from pathlib import Path
 
 from base_test import TestBase
 from batfriend import config, databases
-from batfriend.scripts import get_script, lua_source
+from batfriend.scripts import get_script, lua_source, run_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 LUA_DIR = REPO / "batfriend" / "lua"
@@ -110,3 +110,25 @@ class TestScriptFlush(TestBase):
         other = databases.redis_client(config.REDIS_URL)
         assert get_script(ours, "agent_register") is get_script(ours, "agent_register")
         assert get_script(ours, "agent_register") is not get_script(other, "agent_register")
+
+
+class TestRunPipeline(TestBase):
+    def test_script_calls_go_in_one_round_trip_and_survive_a_script_flush(
+        self, spare_redis, round_trips
+    ):
+        client = databases.redis_client(spare_redis.url)
+        hit = get_script(client, "rate_limiter_hit")
+
+        def queue(pipeline):
+            hit(keys=["rate:t:a"], args=[5, 60000], client=pipeline)
+            pipeline.get("rate:t:a")
+
+        assert run_pipeline(client, queue)[1] == b"1"
+        round_trips.clear()
+        assert run_pipeline(client, queue)[1] == b"2"
+        assert round_trips.names() == [["EVALSHA", "GET"]], "no SCRIPT EXISTS first"
+        client.script_flush()
+        round_trips.clear()
+        assert run_pipeline(client, queue)[1] == b"3", "NOSCRIPT: loaded, then run once more"
+        assert ["SCRIPT"] in round_trips.names()
+        assert client.script_exists(hit.sha) == [True]

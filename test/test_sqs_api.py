@@ -11,9 +11,11 @@ from test_watcher import wait_until
 
 from base_test import TestBase
 from batfriend import config, watcher
+from batfriend.agent import Agent
 from batfriend.api import create_app
 from batfriend.databases import get_redis
-from batfriend.errors import Conflict
+from batfriend.errors import Conflict, NotFound
+from batfriend.messages import Messages
 from batfriend.sqs_ledger import SqsLedger
 from batfriend.worklist import Worklist
 
@@ -38,6 +40,11 @@ def sqsd_headers(msgid, task=None):
 
 def post_tick(client, msgid):
     return client.post("/sqs", json={"type": "tick"}, headers=sqsd_headers(msgid))
+
+
+def post_system_message(client, msgid, to="bob", body="welcome"):
+    message = {"type": "system_message", "to": to, "body": body}
+    return client.post("/sqs", json=message, headers=sqsd_headers(msgid))
 
 
 def post_task(client, msgid, task):
@@ -132,12 +139,90 @@ class TestSqsEffects(TestBase):
         assert post_task(sqs_client, "m-1", "deliver").status_code == 200
         assert len(jobs) == 250
 
+    def test_the_deliver_task_delivers_due_scheduled_messages(self, sqs_client, befriend):
+        befriend("alice", "bob")
+        sent = Messages("bob").send("alice", "hi", deliver_at=time.time() - 1, now=1e9)
+        assert Messages("bob").unread() == 0
+        assert post_task(sqs_client, "m-1", "deliver").status_code == 200
+        assert [m.id for m in Messages("bob").page()[0]] == [sent.id]
+
     def test_the_sweep_task_runs_a_sweep_step(self, sqs_client, monkeypatch):
         swept = []
         monkeypatch.setitem(watcher.REPAIRERS, "lobby:", swept.extend)
         get_redis("lobby:").set("lobby:x", 1)
         assert post_task(sqs_client, "m-1", "sweep").status_code == 200
         assert swept == ["lobby:x"]
+
+
+class TestSystemMessages(TestBase):
+    def test_delivers_a_message_without_a_sender(self, sqs_client):
+        Agent("bob").register("correct horse battery")
+        response = post_system_message(sqs_client, "m-1", body="welcome, bob")
+        assert response.status_code == 200 and response.get_json()["ran"] is True
+        page, _, unread = Messages("bob").page()
+        assert unread == 1
+        assert [(m.sender, m.to, m.body, m.read) for m in page] == [
+            (None, "bob", "welcome, bob", False)
+        ]
+        assert page[0].deliver_at == page[0].sent_at
+
+    def test_an_unknown_agent_is_404_and_the_message_can_be_retried(self, sqs_client):
+        assert_envelope(post_system_message(sqs_client, "m-1", to="ghost"), 404, "not_found")
+        assert SqsLedger().view("m-1") == "new"
+
+    def test_a_duplicate_msgid_delivers_once(self, sqs_client):
+        Agent("bob").register("correct horse battery")
+        assert post_system_message(sqs_client, "m-1").get_json()["ran"] is True
+        assert post_system_message(sqs_client, "m-1").get_json()["ran"] is False
+        assert post_system_message(sqs_client, "m-2").get_json()["ran"] is True
+        assert Messages("bob").unread() == 2
+
+    def test_concurrent_deliveries_of_one_msgid_deliver_once(self):
+        Agent("bob").register("correct horse battery")
+        app = create_app(expose_sqs=True)
+        start = threading.Barrier(8)
+        statuses = []
+
+        def deliver():
+            client = app.test_client()
+            start.wait()
+            statuses.append(post_system_message(client, "m-1").status_code)
+
+        threads = [threading.Thread(target=deliver) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        assert set(statuses) <= {200, 409} and 200 in statuses
+        assert Messages("bob").unread() == 1
+        assert len(Messages("bob").page()[0]) == 1
+
+    def test_a_rerun_after_a_crash_before_the_done_mark_writes_nothing_new(self, sqs_client):
+        Agent("bob").register("correct horse battery")
+        first = Messages("bob").deliver_system("welcome", "m-1")
+        assert SqsLedger().view("m-1") == "new", "the effect ran, the done mark was lost"
+        assert post_system_message(sqs_client, "m-1").get_json()["ran"] is True
+        assert [m.id for m in Messages("bob").page()[0]] == [first.id]
+        assert Messages("bob").unread() == 1
+
+    def test_the_model_binds_one_message_to_one_outside_id_across_threads(self):
+        Agent("bob").register("correct horse battery")
+        start = threading.Barrier(8)
+        ids = []
+
+        def deliver():
+            start.wait()
+            ids.append(Messages("bob").deliver_system("welcome", "m-1").id)
+
+        threads = [threading.Thread(target=deliver) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(ids)) == 1
+        assert [m.id for m in Messages("bob").page()[0]] == ids[:1]
+        with pytest.raises(NotFound):
+            Messages("ghost").deliver_system("welcome", "m-2")
 
 
 class TestSqsMalformed(TestBase):
@@ -158,6 +243,13 @@ class TestSqsMalformed(TestBase):
             ({}, "type"),
             ({"type": 1}, "type"),
             ({"type": "tick", "extra": 1}, "extra"),
+            ({"type": "tick", "to": "bob"}, "to"),
+            ({"type": "system_message", "body": "hi"}, "to"),
+            ({"type": "system_message", "to": "Bob!", "body": "hi"}, "to"),
+            ({"type": "system_message", "to": "bob"}, "body"),
+            ({"type": "system_message", "to": "bob", "body": ""}, "body"),
+            ({"type": "system_message", "to": "bob", "body": "x" * 4001}, "body"),
+            ({"type": "system_message", "to": "bob", "body": "hi", "extra": 1}, "extra"),
         ],
     )
     def test_a_malformed_body_is_400(self, sqs_client, body, named):

@@ -23,6 +23,13 @@ class TestWorklist(TestBase):
         assert worklist.add_many([(f"i{n}", str(n), T + n) for n in range(2500)] + [("b", "y", T)])
         assert worklist.view() == {"pending": 2501, "leased": 0, "dead": 0}
 
+    def test_add_many_is_one_round_trip(self, round_trips):
+        worklist = Worklist("jobs")
+        worklist.add("warm", "up", due=T)
+        round_trips.clear()
+        assert worklist.add_many([(f"i{n}", str(n), T) for n in range(2500)]) == 2500
+        assert round_trips.names() == [["EVALSHA"] * 3]
+
     def test_claim_takes_due_items_earliest_first_up_to_the_limit(self):
         worklist = Worklist("jobs")
         worklist.add_many([("late", "l", T + 10), ("second", "2", T - 1), ("first", "1", T - 2)])

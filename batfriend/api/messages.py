@@ -1,4 +1,4 @@
-"""Messages: send, read the inbox page by page, mark read."""
+"""Messages: send (now or later), reschedule, read the inbox page by page, mark read."""
 
 import flask
 
@@ -6,6 +6,7 @@ from batfriend.api.auth import require_agent
 from batfriend.api.validation import USERNAME, get_int, get_str, get_str_list, get_time, json_body
 from batfriend.message import MAX_BODY_LENGTH, MESSAGE_ID
 from batfriend.messages import Messages
+from batfriend.scheduled import ScheduledMessages
 
 messages = flask.Blueprint("messages", __name__)
 
@@ -26,6 +27,17 @@ def send() -> tuple[flask.Response, int]:
     return flask.jsonify(
         {"id": message.id, "sent_at": message.sent_at, "deliver_at": message.deliver_at}
     ), 201
+
+
+@messages.post("/messages/reschedule")
+def reschedule() -> flask.Response:
+    """Deliver a message the caller scheduled earlier or later, while it still waits."""
+    me = require_agent()
+    body = json_body(allowed=("id", "deliver_at"))
+    message_id = get_str(body, "id", max_length=64, pattern=MESSAGE_ID)
+    deliver_at = get_time(body, "deliver_at")
+    message = ScheduledMessages().reschedule(me, message_id, deliver_at)
+    return flask.jsonify({"id": message.id, "deliver_at": message.deliver_at})
 
 
 @messages.post("/messages/inbox")

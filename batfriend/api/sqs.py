@@ -15,8 +15,10 @@ from typing import Any
 import flask
 
 from batfriend import config
-from batfriend.api.validation import get_str, json_body
+from batfriend.api.validation import USERNAME, get_str, json_body
 from batfriend.errors import BadRequest
+from batfriend.message import MAX_BODY_LENGTH
+from batfriend.messages import Messages
 from batfriend.sqs_ledger import Effect, SqsLedger
 from batfriend.watcher import MessageWatcher
 
@@ -48,9 +50,18 @@ TASKS: dict[str, Effect] = {
     "archive": _archive,
 }
 
+
+def _system_message(body: dict[str, Any]) -> Effect:
+    """Check a system message's fields; its effect delivers it once per SQS message id."""
+    to = get_str(body, "to", min_length=3, max_length=32, pattern=USERNAME)
+    text = get_str(body, "body", max_length=MAX_BODY_LENGTH)
+    return lambda msgid: Messages(to).deliver_system(text, msgid)
+
+
 # Body "type" -> (the fields that type allows, a function that checks them and returns the effect).
 BODY_TYPES: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Effect]]] = {
     "tick": (("type",), lambda body: _deliver),
+    "system_message": (("type", "to", "body"), _system_message),
 }
 
 

@@ -1,0 +1,51 @@
+"""``Health``: whether this process can reach its databases right now (``GET /ready``).
+
+``GET /status`` only proves the process answers; readiness asks every Redis
+the app uses (the default one and each shard) for PING and the SQL database
+for ``SELECT 1``. Each check is bounded by the clients' own timeouts
+(``BATFRIEND_REDIS_TIMEOUT`` for Redis, the engine's connect timeout for SQL).
+"""
+
+import logging
+
+import redis
+import sqlalchemy
+import sqlalchemy.exc
+
+from batfriend.databases import get_engine, redis_client, redis_urls
+
+logger = logging.getLogger(__name__)
+OK = "ok"
+DOWN = "down"
+
+
+class Health:
+    """Checks the databases of this process: every Redis URL in use, and the SQL engine."""
+
+    def __init__(self) -> None:
+        self._redis_clients: dict[str, redis.Redis] = {
+            url: redis_client(url) for url in redis_urls()
+        }
+        self._engine: sqlalchemy.Engine = get_engine()
+
+    def _redis_state(self) -> str:
+        for url, client in self._redis_clients.items():
+            try:
+                client.ping()
+            except redis.RedisError as error:
+                logger.warning("readiness: Redis %s is down: %s", url, error)
+                return DOWN
+        return OK
+
+    def _sql_state(self) -> str:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(sqlalchemy.text("SELECT 1"))
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            logger.warning("readiness: SQL is down: %s", error)
+            return DOWN
+        return OK
+
+    def view(self) -> dict[str, str]:
+        """Return ``{"redis": "ok"|"down", "sql": "ok"|"down"}``."""
+        return {"redis": self._redis_state(), "sql": self._sql_state()}
