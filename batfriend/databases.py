@@ -17,14 +17,15 @@ from batfriend import config
 
 EMBEDDED_URL_FILE = "embedded-redis.url"
 
-# What a call raises when a database is unreachable or too slow: the API answers 503,
-# the watcher backs off and tries again.
-DATABASE_DOWN = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
+# What a call raises when SQL is unreachable or too slow (a full pool included).
+SQL_DOWN = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
 )
+# What a call raises when a database is unreachable or too slow: the API answers 503,
+# the watcher backs off and tries again.
+DATABASE_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, *SQL_DOWN)
 _FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 _lock = threading.Lock()
@@ -109,19 +110,30 @@ def database_url() -> str:
 
 
 def _create_engine(url: str) -> sqlalchemy.Engine:
-    """Create an engine with pool settings that suit forked, long-lived workers."""
+    """Create an engine with pool settings that suit forked, long-lived uWSGI workers.
+
+    MySQL/MariaDB: utf8mb4 on the connection (any unicode body round-trips, emoji
+    included); each checkout pings first (pre-ping), so a connection the server or
+    a proxy dropped is replaced instead of failing a request; connections are
+    recycled after 280 s, under the usual 300 s idle cut of proxies and load
+    balancers; connecting, reading and writing time out, and waiting for a pooled
+    connection gives up after 5 s, so a dead or hung SQL server is a quick 503
+    rather than a stuck worker. Pools are per process (see ``_forget_after_fork``).
+    """
     parsed = sqlalchemy.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
         return sqlalchemy.create_engine(parsed, connect_args={"timeout": 5})
-    if parsed.get_backend_name() == "mysql":
+    if backend in ("mysql", "mariadb"):
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         return sqlalchemy.create_engine(
             parsed,
             pool_pre_ping=True,
             pool_recycle=280,
-            connect_args={"connect_timeout": 3},
+            pool_timeout=5,
+            connect_args={"connect_timeout": 3, "read_timeout": 30, "write_timeout": 30},
         )
-    return sqlalchemy.create_engine(parsed, pool_pre_ping=True, pool_recycle=280)
+    return sqlalchemy.create_engine(parsed, pool_pre_ping=True, pool_recycle=280, pool_timeout=5)
 
 
 def get_engine() -> sqlalchemy.Engine:

@@ -1,10 +1,14 @@
-"""``Lobby``: a room with members, their presence and a capped recent history.
+"""``Lobby``: a room with members, their presence and a history whose recent part is in Redis.
 
 A lobby is four keys in the ``lobby:`` family: an info hash (it exists once
 someone has joined), the members (a ZSET scored by when each was last seen, so
 presence is a range query), and the history, kept like an inbox (a ZSET of ids
 with all scores 0, walked by ``ZREVRANGEBYLEX``, plus a HASH of msgpack
-messages), trimmed to the most recent ``history_cap`` messages on every post.
+messages). Redis keeps the most recent ``history_cap`` messages: a post that
+passes the cap flags the lobby in ``lobby:_overflowing`` (``_`` is never in a
+lobby name) and the archiver moves the oldest to SQL, removing them from Redis
+only once SQL has them, so nothing pushed out is lost. History pages continue
+into SQL seamlessly (``batfriend.archive``).
 """
 
 import json
@@ -16,9 +20,17 @@ import msgpack
 from redis import Redis
 from redis.client import Pipeline
 
+from batfriend.archive.boundary import (
+    first,
+    merge_page,
+    next_before,
+    reaches_archive,
+    watermark,
+)
+from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
-from batfriend.message import Message, cut_page, load_page, newest_first_bound
+from batfriend.message import Message, load_page, newest_first_bound
 from batfriend.scripts import get_script
 
 LOBBY_PREFIX = "lobby:"
@@ -96,6 +108,9 @@ class Lobby:
         self._history_cap = history_cap
         self._online_window = online_window
         self._post = get_script(self._redis, "lobby_post")
+        self._history = get_script(self._redis, "lobby_history")
+        self._forget = get_script(self._redis, "lobby_forget")
+        self._archive = Archive()
 
     def _info_key(self) -> str:
         return f"{LOBBY_PREFIX}{self._name}:info"
@@ -108,6 +123,10 @@ class Lobby:
 
     def _bodies_key(self) -> str:
         return f"{LOBBY_PREFIX}{self._name}:bodies"
+
+    @staticmethod
+    def _overflowing_key() -> str:
+        return f"{LOBBY_PREFIX}_overflowing"
 
     def _missing(self) -> NotFound:
         return NotFound(f"no lobby named {self._name!r}; join it to create it")
@@ -141,8 +160,21 @@ class Lobby:
         when = time.time() if now is None else now
         message = Message.compose(username, body, when, lobby=self._name)
         outcome = self._post(
-            keys=[self._info_key(), self._members_key(), self._history_key(), self._bodies_key()],
-            args=[username, message.id, message.dump_msgpack(), repr(when), self._history_cap],
+            keys=[
+                self._info_key(),
+                self._members_key(),
+                self._history_key(),
+                self._bodies_key(),
+                self._overflowing_key(),
+            ],
+            args=[
+                username,
+                message.id,
+                message.dump_msgpack(),
+                repr(when),
+                self._history_cap,
+                self._name,
+            ],
         )
         if outcome == -1:
             raise self._missing()
@@ -155,25 +187,25 @@ class Lobby:
     ) -> tuple[list[Message], str | None]:
         """Return up to ``limit`` messages older than cursor ``before``, newest first; members only.
 
-        Returns ``(messages, next_before)`` in two round trips.
+        Returns ``(messages, next_before)`` in one round trip while Redis holds the
+        page; a page reaching archived messages also reads SQL.
         """
         when = time.time() if now is None else now
-        pipeline = self._redis.pipeline(transaction=True)
-        pipeline.exists(self._info_key())
-        pipeline.zadd(self._members_key(), {username: when}, xx=True, gt=True)
-        pipeline.zscore(self._members_key(), username)
-        pipeline.zrevrangebylex(
-            self._history_key(), newest_first_bound(before), "-", start=0, num=limit + 1
+        outcome, *found = self._history(
+            keys=[self._info_key(), self._members_key(), self._history_key(), self._bodies_key()],
+            args=[username, repr(when), newest_first_bound(before), limit],
         )
-        exists, _, seen, fetched = pipeline.execute()
-        if not exists:
+        if outcome == -1:
             raise self._missing()
-        if seen is None:
+        if outcome == 0:
             raise Forbidden(f"only members may read {self._name!r}; join it first")
-        ids, next_before = cut_page(fetched, limit)
-        if not ids:
-            return [], None
-        return load_page(self._redis.hmget(self._bodies_key(), ids)), next_before
+        fetched, blobs, newest_archived = found
+        recent = load_page(blobs)
+        newest = watermark(newest_archived)
+        if not reaches_archive(fetched, limit, newest):
+            return recent, next_before(fetched, limit, newest)
+        archived = self._archive.lobby_page(self._name, before, limit + 1)
+        return merge_page(fetched, recent, archived, limit)
 
     def view(self, viewer: str, now: float | None = None) -> LobbySnapshot:
         """Return the lobby's snapshot, refreshing ``viewer``'s presence if a member."""
@@ -187,12 +219,72 @@ class Lobby:
             raise self._missing()
         return self._snapshot(*snapshot)
 
+    @classmethod
+    def archivable(cls, history_cap: int, limit: int, lobbies: int = 100) -> list[Message]:
+        """Return up to ``limit`` of the oldest messages past ``history_cap``, lobby by lobby.
+
+        For the archiver: three round trips, whatever the number of lobbies. A
+        flagged lobby back within its cap is unflagged on the way.
+        """
+        redis = get_redis(LOBBY_PREFIX)
+        names = redis.zrange(cls._overflowing_key(), 0, lobbies - 1)
+        if not names:
+            return []
+        found = [cls(name.decode(), history_cap) for name in names]
+        pipeline = redis.pipeline(transaction=True)
+        for lobby in found:
+            pipeline.zcard(lobby._history_key())
+            pipeline.zrange(lobby._history_key(), 0, limit - 1)
+        replies = pipeline.execute()
+        candidates = [
+            ids[: max(0, count - history_cap)]
+            for count, ids in zip(replies[::2], replies[1::2], strict=True)
+        ]
+        taken = [
+            (lobby, ids) for lobby, ids in zip(found, first(candidates, limit), strict=True) if ids
+        ]
+        for lobby, ids in taken:
+            pipeline.hmget(lobby._bodies_key(), ids)
+        for lobby, ids in zip(found, candidates, strict=True):
+            if not ids:
+                lobby._queue_forget(pipeline, [])
+        replies = pipeline.execute()[: len(taken)]
+        return [message for blobs in replies for message in load_page(blobs)]
+
+    def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
+        """Queue the removal of archived ``ids`` (and unflagging this lobby once within its cap)."""
+        newest = max((message_id[:13] for message_id in ids), default="0")
+        self._forget(
+            keys=[
+                self._info_key(),
+                self._history_key(),
+                self._bodies_key(),
+                self._overflowing_key(),
+            ],
+            args=[self._name, self._history_cap, newest, *ids],
+            client=pipeline,
+        )
+
+    @classmethod
+    def forget(cls, messages: list[Message], history_cap: int) -> int:
+        """Remove messages SQL has committed from their lobbies in one round trip; count them."""
+        by_lobby: dict[str, list[str]] = {}
+        for message in messages:
+            if message.lobby is not None:
+                by_lobby.setdefault(message.lobby, []).append(message.id)
+        pipeline = get_redis(LOBBY_PREFIX).pipeline(transaction=False)
+        for name, ids in by_lobby.items():
+            cls(name, history_cap)._queue_forget(pipeline, ids)
+        return sum(pipeline.execute())
+
 
 def prune_idle_members(keys: list[str], now: float | None = None, idle: float = MEMBER_IDLE) -> int:
     """Sweep repairer: drop members unseen for ``idle`` seconds from the lobbies among ``keys``.
 
     Presence is membership (the members ZSET is scored by last seen), so an idle
-    member leaves the lobby and joins again to come back. Returns how many were dropped.
+    member leaves the lobby and joins again to come back. Only members keys are pruned:
+    the others (info, history, the archiver's ``lobby:_overflowing``, also scored by
+    time) are left alone. Returns how many were dropped.
     """
     members = [key for key in keys if key.endswith(_MEMBERS_SUFFIX)]
     if not members:

@@ -6,7 +6,7 @@ digits, drawn again after a fork). Fixed widths make string order time order;
 the sequence keeps ids made in one millisecond distinct and in the order they
 were made; the node keeps processes apart. ``sent_at`` is exactly that
 millisecond, so ordering by ``id`` and by ``(sent_at, id)`` agree: Redis pages by
-id, SQL can page by ``(sent_at, id)``, and a cursor (the last id seen) works in both.
+id, and so does the SQL archive, so a cursor (the last id seen) works in both.
 """
 
 import json
@@ -151,14 +151,8 @@ def newest_first_bound(before: str | None) -> str:
     return "+" if before is None else f"({before}"
 
 
-def cut_page(ids: list[bytes], limit: int) -> tuple[list[str], str | None]:
-    """Split ``limit + 1`` fetched ids into the page and its ``next_before`` cursor (or None)."""
-    page = [raw.decode() for raw in ids[:limit]]
-    return page, page[-1] if len(ids) > limit else None
-
-
 def load_page(blobs: list[bytes | None], unread: list[int] | None = None) -> list[Message]:
-    """Parse a page's stored messages, skipping any whose body is gone (trimmed meanwhile).
+    """Parse a page's stored messages, skipping any whose body is gone (archived meanwhile).
 
     ``unread`` (one flag per blob, as SMISMEMBER answers) sets each message's ``read``.
     """

@@ -9,19 +9,36 @@ call, by the friendship and the sender's sliding window of sends. A send with a
 future ``deliver_at`` passes the same gate and then waits as a scheduled message
 (``batfriend.scheduled``) until the watcher delivers it. A page is one Lua call
 too: ids, bodies, unread flags and the unread count.
+
+Messages older than the retention window move to SQL (``batfriend.archive``):
+an index of inboxes by their oldest message tells the archiver where to look,
+and a page that reaches past what Redis holds continues in SQL. Read state stays
+in the unread set for archived messages too, so the count stays exact. Every way
+into an inbox (a send, a system message, a scheduled message arriving, whose id
+may be older than what was archived already) keeps that index up to date.
 """
 
+import dataclasses
 import math
 import time
 
 from redis import Redis
+from redis.client import Pipeline
 
 from batfriend import config
 from batfriend.agency import Agency
+from batfriend.archive.boundary import (
+    first,
+    merge_page,
+    next_before,
+    reaches_archive,
+    watermark,
+)
+from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import MSG_PREFIX, friends_key
-from batfriend.message import Message, cut_page, load_page, message_time, newest_first_bound
+from batfriend.message import Message, load_page, message_time, newest_first_bound
 from batfriend.scheduled import ScheduledMessages, read_delivery_payload, scheduled_key
 from batfriend.scripts import get_script
 
@@ -46,6 +63,8 @@ class Messages:
         self._deliver = get_script(self._redis, "messages_deliver")
         self._deliver_scheduled = get_script(self._redis, "messages_deliver_scheduled")
         self._page = get_script(self._redis, "messages_page")
+        self._forget = get_script(self._redis, "messages_forget")
+        self._archive = Archive()
 
     def _inbox_key(self) -> str:
         return f"{MSG_PREFIX}inbox:{self._owner}"
@@ -64,6 +83,14 @@ class Messages:
     def _once_key(once: str) -> str:
         return f"{MSG_PREFIX}once:{once}"
 
+    @staticmethod
+    def _archive_due_key() -> str:
+        return f"{MSG_PREFIX}archive:due"
+
+    @staticmethod
+    def _watermarks_key() -> str:
+        return f"{MSG_PREFIX}archive:newest"
+
     def _inbox_keys(self) -> list[str]:
         return [self._inbox_key(), self._bodies_key(), self._unread_key()]
 
@@ -76,7 +103,12 @@ class Messages:
         """
         when = time.time() if now is None else now
         message = Message.compose(sender, body, when, to=self._owner, deliver_at=deliver_at)
-        keys = [*self._inbox_keys(), friends_key(sender), self._send_log_key(sender)]
+        keys = [
+            *self._inbox_keys(),
+            self._archive_due_key(),
+            friends_key(sender),
+            self._send_log_key(sender),
+        ]
         args = [
             message.id,
             message.dump_msgpack(),
@@ -105,14 +137,16 @@ class Messages:
         if message.to != self._owner:
             raise ValueError(f"message {message.id} is not addressed to {self._owner!r}")
         outcome, _ = self._deliver(
-            keys=self._inbox_keys(), args=[message.id, message.dump_msgpack()]
+            keys=[*self._inbox_keys(), self._archive_due_key()],
+            args=[message.id, message.dump_msgpack(), self._owner],
         )
         return outcome == 1
 
     def deliver_scheduled(self, message_id: str) -> bool:
         """Move a waiting message into this inbox, once; False if it is not waiting (any more)."""
         delivered = self._deliver_scheduled(
-            keys=[scheduled_key(message_id), *self._inbox_keys()], args=[message_id]
+            keys=[scheduled_key(message_id), *self._inbox_keys(), self._archive_due_key()],
+            args=[message_id, self._owner],
         )
         return delivered == 1
 
@@ -139,14 +173,26 @@ class Messages:
     ) -> tuple[list[Message], str | None, int]:
         """Return up to ``limit`` messages older than cursor ``before``, newest first.
 
-        Returns ``(messages, next_before, unread)`` in one round trip; ``next_before``
-        is None on the last page.
+        Returns ``(messages, next_before, unread)`` in one round trip while Redis
+        holds the page; a page reaching archived messages also reads SQL and their
+        unread flags. ``next_before`` is None on the last page.
         """
-        unread, fetched, blobs, unread_flags = self._page(
-            keys=self._inbox_keys(), args=[newest_first_bound(before), limit]
+        unread, fetched, blobs, unread_flags, newest_archived = self._page(
+            keys=[*self._inbox_keys(), self._watermarks_key()],
+            args=[newest_first_bound(before), limit, self._owner],
         )
-        _, next_before = cut_page(fetched, limit)
-        return load_page(blobs, unread_flags), next_before, unread
+        recent = load_page(blobs, unread_flags)
+        newest = watermark(newest_archived)
+        if not reaches_archive(fetched, limit, newest):
+            return recent, next_before(fetched, limit, newest), unread
+        archived = self._archive.inbox_page(self._owner, before, limit + 1)
+        if archived:
+            flags = self._redis.smismember(self._unread_key(), [m.id for m in archived])
+            archived = [
+                dataclasses.replace(m, read=not f) for m, f in zip(archived, flags, strict=True)
+            ]
+        page, cursor = merge_page(fetched, recent, archived, limit)
+        return page, cursor, unread
 
     def unread(self) -> int:
         """Return how many messages in this inbox are unread."""
@@ -159,6 +205,60 @@ class Messages:
             pipeline.srem(self._unread_key(), *ids)
         pipeline.scard(self._unread_key())
         return pipeline.execute()[-1]
+
+    @classmethod
+    def archivable(cls, before: float, limit: int, inboxes: int = 100) -> list[Message]:
+        """Return up to ``limit`` messages sent before ``before``, from the inboxes due first.
+
+        For the archiver: three round trips, whatever the number of inboxes. An
+        inbox the index holds for nothing older is re-scored on the way.
+        """
+        redis = get_redis(MSG_PREFIX)
+        cutoff = math.ceil(before * 1000)
+        owners = redis.zrangebyscore(cls._archive_due_key(), "-inf", f"({cutoff}", 0, inboxes)
+        if not owners:
+            return []
+        found = [cls(owner.decode()) for owner in owners]
+        pipeline = redis.pipeline(transaction=False)
+        for inbox in found:
+            pipeline.zrangebylex(inbox._inbox_key(), "-", f"({cutoff:013d}", 0, limit)
+        candidates = pipeline.execute()
+        taken = [
+            (inbox, ids) for inbox, ids in zip(found, first(candidates, limit), strict=True) if ids
+        ]
+        for inbox, ids in taken:
+            pipeline.hmget(inbox._bodies_key(), ids)
+        for inbox, ids in zip(found, candidates, strict=True):
+            if not ids:
+                inbox._queue_forget(pipeline, [])
+        replies = pipeline.execute()[: len(taken)]
+        return [message for blobs in replies for message in load_page(blobs)]
+
+    def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
+        """Queue the removal of archived ``ids`` (and a re-score of this inbox in the index)."""
+        newest = max((message_id[:13] for message_id in ids), default="0")
+        self._forget(
+            keys=[
+                self._inbox_key(),
+                self._bodies_key(),
+                self._archive_due_key(),
+                self._watermarks_key(),
+            ],
+            args=[self._owner, newest, *ids],
+            client=pipeline,
+        )
+
+    @classmethod
+    def forget(cls, messages: list[Message]) -> int:
+        """Remove messages SQL has committed from their inboxes in one round trip; count them."""
+        by_owner: dict[str, list[str]] = {}
+        for message in messages:
+            if message.to is not None:
+                by_owner.setdefault(message.to, []).append(message.id)
+        pipeline = get_redis(MSG_PREFIX).pipeline(transaction=False)
+        for owner, ids in by_owner.items():
+            cls(owner)._queue_forget(pipeline, ids)
+        return sum(pipeline.execute())
 
 
 def deliver_due(payload: str) -> None:

@@ -8,11 +8,13 @@ Run it as its own process, with the same environment variables as the app::
 
 Every tick it claims due items in batches from each worklist that has a
 handler and hands each payload to that handler; then it takes one SCAN step
-of the sweep. The loop is short and bad data cannot kill it: a failing item is
-logged with its traceback and retried later (dead-lettered after too many
-attempts); an unreachable Redis is logged and retried with a bounded
-exponential back-off; SIGTERM or SIGINT lets the current batch finish, then
-the process exits 0. It imports models only, never the web app.
+of the sweep; every ``BATFRIEND_ARCHIVE_INTERVAL`` (every tick while a backlog
+lasts) it moves old messages to SQL (``batfriend.archive.archiver``). The
+loop is short and bad data cannot kill it: a failing item is logged with its
+traceback and retried later (dead-lettered after too many attempts); an
+unreachable Redis is logged and retried with a bounded exponential back-off;
+unreachable SQL only postpones archiving; SIGTERM or SIGINT lets the current
+batch finish, then the process exits 0. It imports models only, never the web app.
 
 In production it delivers scheduled messages (worklist ``delivery``), and its
 sweep re-queues waiting messages whose worklist item is missing and drops lobby
@@ -29,7 +31,8 @@ from collections.abc import Callable
 from types import FrameType
 
 from batfriend import config
-from batfriend.databases import DATABASE_DOWN
+from batfriend.archive.archiver import Archiver
+from batfriend.databases import DATABASE_DOWN, SQL_DOWN
 from batfriend.lobby import LOBBY_PREFIX, prune_idle_members
 from batfriend.messages import deliver_due
 from batfriend.scheduled import DELIVERY, SCHEDULED_PREFIX, requeue_missing
@@ -57,6 +60,8 @@ class MessageWatcher:
     ``tick`` is the loop's period in seconds, ``batch`` the size of one claim.
     A failed item is retried after ``retry_delay`` seconds, doubling with each
     attempt up to ``max_retry_delay``; Redis outages back off up to ``max_backoff``.
+    ``archiver`` (default: ``Archiver()``) runs every ``archive_every`` seconds
+    (default: ``BATFRIEND_ARCHIVE_INTERVAL``).
     """
 
     def __init__(
@@ -72,6 +77,8 @@ class MessageWatcher:
         retry_delay: float = 1.0,
         max_retry_delay: float = 300.0,
         max_backoff: float = 30.0,
+        archiver: Archiver | None = None,
+        archive_every: float | None = None,
     ) -> None:
         self._handlers = dict(HANDLERS if handlers is None else handlers)
         self._worklists = {name: Worklist(name, lease, attempts) for name in self._handlers}
@@ -82,6 +89,11 @@ class MessageWatcher:
         self._max_retry_delay = max_retry_delay
         self._max_backoff = max_backoff
         self._stopping = threading.Event()
+        self._archiver = Archiver() if archiver is None else archiver
+        self._archive_every = (
+            config.BATFRIEND_ARCHIVE_INTERVAL if archive_every is None else archive_every
+        )
+        self._next_archive = 0.0
 
     def stop(self) -> None:
         """Ask the loop to stop once the current batch is done (safe from a signal handler)."""
@@ -142,8 +154,35 @@ class MessageWatcher:
         """Take one bounded SCAN step and repair what it finds; return how many keys it saw."""
         return self._sweeper.sweep()
 
+    def archive_pass(self, now: float | None = None, budget: float | None = None) -> int:
+        """Move old inbox messages and lobby overflow to SQL for at most ``budget`` s (one tick).
+
+        Returns how many messages left Redis; raises when SQL or Redis is unreachable.
+        """
+        return self._archiver.archive_pass(now, self._tick if budget is None else budget)
+
+    def _archive_when_due(self) -> None:
+        """Run an archive pass every ``archive_every`` seconds, or next tick while a backlog lasts.
+
+        Unreachable SQL is logged and tried again an interval later: the messages
+        wait in Redis, and deliveries and sweeps go on meanwhile.
+        """
+        if time.monotonic() < self._next_archive:
+            return
+        self._next_archive = time.monotonic() + self._archive_every
+        try:
+            moved = self.archive_pass()
+        except SQL_DOWN as error:
+            logger.warning(
+                "SQL unreachable (%s); archiving again in %.3gs", error, self._archive_every
+            )
+            return
+        if moved:
+            logger.info("archived %d messages to SQL", moved)
+            self._next_archive = time.monotonic()
+
     def run(self) -> None:
-        """Tick until ``stop()``: due work, one sweep step, then sleep out the tick."""
+        """Tick until ``stop()``: due work, one sweep step, archiving when due, then sleep."""
         logger.info(
             "watcher started: worklists %s, tick %.3gs",
             sorted(self._worklists) or "none",
@@ -155,6 +194,7 @@ class MessageWatcher:
             try:
                 self.deliver_pass()
                 self.sweep_pass()
+                self._archive_when_due()
             except DATABASE_DOWN as error:
                 outages += 1
                 pause = min(self._tick * 2 ** (outages - 1), self._max_backoff)

@@ -105,3 +105,22 @@ def befriend():
 def round_trips(monkeypatch):
     """A RoundTrips recorder, fed by every Redis connection of this process during the test."""
     return RoundTrips(monkeypatch)
+
+
+@pytest.fixture(
+    params=["mysql+pymysql://root@127.0.0.1:1/test", "sqlite:////nonexistent-dir/batfriend.db"],
+    ids=["mysql-closed-port", "sqlite-missing-dir"],
+)
+def sql_down(request, monkeypatch):
+    """A function that points SQL at a database that cannot be reached, from then on.
+
+    Models made after the call use it; the test's end restores the test database.
+    """
+
+    def cut():
+        monkeypatch.setattr(settings, "DATABASE_URL", request.param)
+        databases.reset()
+
+    yield cut
+    monkeypatch.undo()
+    databases.reset()

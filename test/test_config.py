@@ -38,6 +38,8 @@ class TestConfig(TestBase):
             ("BATFRIEND_SQS_PASS_SECONDS", "-3"),
             ("BATFRIEND_SEND_LIMIT_PER_MINUTE", "lots"),
             ("BATFRIEND_SEND_LIMIT_PER_MINUTE", "0"),
+            ("BATFRIEND_RETENTION_SECONDS", "30d"),
+            ("BATFRIEND_ARCHIVE_INTERVAL", "0"),
         ],
     )
     def test_malformed_variable_fails_fast_naming_it(self, name, value):
@@ -78,3 +80,26 @@ class TestConfig(TestBase):
             [sys.executable, "-c", code], env=env, capture_output=True, text=True
         )
         assert result.stdout.strip() == "0.5 30.0 7 250 20.0", result.stderr
+
+    def test_archive_values_are_parsed_with_defaults(self):
+        code = (
+            "from batfriend import config as c;"
+            "print(c.BATFRIEND_RETENTION_SECONDS, c.BATFRIEND_ARCHIVE_INTERVAL)"
+        )
+        for env, expected in (
+            (
+                {"BATFRIEND_RETENTION_SECONDS": "", "BATFRIEND_ARCHIVE_INTERVAL": ""},
+                "2592000.0 60.0",
+            ),
+            (
+                {"BATFRIEND_RETENTION_SECONDS": "3600", "BATFRIEND_ARCHIVE_INTERVAL": "5"},
+                "3600.0 5.0",
+            ),
+        ):
+            result = subprocess.run(
+                [sys.executable, "-c", code],
+                env=dict(os.environ, **env),
+                capture_output=True,
+                text=True,
+            )
+            assert result.stdout.strip() == expected, result.stderr

@@ -3,6 +3,7 @@ import threading
 import pytest
 
 from base_test import TestBase
+from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
 from batfriend.lobby import MEMBER_IDLE, Lobby, LobbySnapshot, prune_idle_members
 from batfriend.sweeper import Sweeper
@@ -64,16 +65,29 @@ class TestLobby(TestBase):
             lobby.history("alice", now=NOW)
         assert lobby.view("bob", now=NOW) == LobbySnapshot("bats", 0, (), 1)
 
-    def test_history_is_capped_and_paged_newest_first(self):
+    def test_history_past_the_cap_waits_for_the_archiver_and_pages_newest_first(self):
         lobby = Lobby("bats", history_cap=5)
         lobby.join("alice", now=NOW)
         posted = [lobby.post("alice", f"m{i}", now=NOW) for i in range(12)]
         seen = history_all(lobby, "alice", 2)
-        assert seen == list(reversed(posted[-5:]))
+        assert seen == list(reversed(posted))
         assert all((m.lobby, m.to, m.read) == ("bats", None, None) for m in seen)
+        assert Lobby.archivable(5, 100) == posted[:7]
+        assert Lobby.archivable(5, 3) == posted[:3]
         assert lobby.view("alice", now=NOW).messages == 12
 
-    def test_eight_posters_250_each_keep_the_last_1000_in_order(self):
+    def test_a_post_past_the_cap_flags_the_lobby_for_the_archiver(self):
+        lobby = Lobby("bats", history_cap=5)
+        lobby.join("alice", now=NOW)
+        for i in range(5):
+            lobby.post("alice", f"m{i}", now=NOW)
+        assert get_redis("lobby:").zrange("lobby:_overflowing", 0, -1) == []
+        sixth = lobby.post("alice", "m5", now=NOW)
+        assert get_redis("lobby:").zrange("lobby:_overflowing", 0, -1) == [b"bats"]
+        assert Lobby.archivable(5, 100) == [history_all(lobby, "alice", 10)[-1]]
+        assert sixth.id != Lobby.archivable(5, 100)[0].id
+
+    def test_eight_posters_250_each_keep_every_post_for_the_archiver_in_order(self):
         posters = [f"poster{i}" for i in range(8)]
         for poster in posters:
             Lobby("bats").join(poster)
@@ -92,7 +106,8 @@ class TestLobby(TestBase):
             thread.join()
         assert len(set(posted)) == 2000
         seen = [m.id for m in history_all(Lobby("bats"), "poster0", 100)]
-        assert seen == sorted(posted, reverse=True)[:1000]
+        assert seen == sorted(posted, reverse=True)
+        assert [m.id for m in Lobby.archivable(1000, 2000)] == sorted(posted)[:1000]
         assert Lobby("bats").view("poster0").messages == 2000
 
     def test_the_sweep_drops_members_unseen_for_a_day(self):
@@ -114,6 +129,18 @@ class TestLobby(TestBase):
         Lobby("bats").join("fresh")
         Sweeper(REPAIRERS, count=1000).sweep()
         assert Lobby("bats").view("nobody").members == 1
+
+    def test_the_production_sweep_leaves_the_archivers_overflow_flags_alone(self):
+        lobby = Lobby("bats", history_cap=1)
+        lobby.join("alice", now=1.0)
+        first = lobby.post("alice", "first", now=1.0)
+        lobby.post("alice", "second", now=1.0)
+        flags = get_redis("lobby:").zrange("lobby:_overflowing", 0, -1, withscores=True)
+        assert flags == [(b"bats", 1.0)], "scored by time, like a members ZSET"
+        Sweeper(REPAIRERS, count=1000).sweep()
+        assert lobby.view("nobody").members == 0, "alice was idle, so the sweep pruned her"
+        assert get_redis("lobby:").zrange("lobby:_overflowing", 0, -1) == [b"bats"]
+        assert Lobby.archivable(1, 100) == [first]
 
     def test_snapshot_round_trips(self):
         snapshot = LobbySnapshot("bats", 3, ("alice",), 7)

@@ -1,6 +1,8 @@
 import time
 
 from base_test import TestBase
+from batfriend.lobby import Lobby
+from batfriend.message import Message
 from batfriend.messages import Messages
 from batfriend.scheduled import DELIVERY
 from batfriend.worklist import Worklist
@@ -59,3 +61,25 @@ class TestRoundTrips(TestBase):
         round_trips.clear()
         assert client.post("/lobbies/post", json=post, headers=alice).status_code == 201
         assert 1 <= len(round_trips.sent) <= 2
+
+    def test_a_lobby_page_of_100_from_redis_is_one_round_trip(self, round_trips):
+        lobby = Lobby("bats")
+        lobby.join("alice")
+        for n in range(150):
+            lobby.post("alice", f"m{n}")
+        lobby.history("alice", limit=1)
+        round_trips.clear()
+        assert len(lobby.history("alice", limit=100)[0]) == 100
+        assert round_trips.names() == [["EVALSHA"]]
+
+    def test_an_archiver_batch_takes_the_same_round_trips_for_1_or_50_inboxes(self, round_trips):
+        for n in range(51):
+            Messages(f"agent{n}").deliver(Message.compose("alice", "hi", 1000.0, to=f"agent{n}"))
+        Messages.forget(Messages.archivable(2000.0, 1))
+        round_trips.clear()
+        assert len(Messages.archivable(2000.0, 500)) == 50
+        assert round_trips.names() == [["ZRANGEBYSCORE"], ["ZRANGEBYLEX"] * 50, ["HMGET"] * 50]
+        batch = Messages.archivable(2000.0, 500)
+        round_trips.clear()
+        assert Messages.forget(batch) == 50
+        assert round_trips.names() == [["SCRIPT"], ["EVALSHA"] * 50]

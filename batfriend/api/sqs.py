@@ -38,10 +38,16 @@ def _sweep(msgid: str) -> None:
     MessageWatcher().sweep_pass()
 
 
+def _archive(msgid: str) -> None:
+    """Move old messages to SQL (idempotent: inserted if absent by id, then removed from Redis)."""
+    MessageWatcher().archive_pass(budget=config.BATFRIEND_SQS_PASS_SECONDS)
+
+
 # X-Aws-Sqsd-Taskname (a cron.yaml task) -> what it runs.
 TASKS: dict[str, Effect] = {
     "deliver": _deliver,
     "sweep": _sweep,
+    "archive": _archive,
 }
 
 

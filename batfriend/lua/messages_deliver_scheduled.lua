@@ -1,9 +1,11 @@
--- Deliver a scheduled message: move its record into the recipient's inbox, once.
+-- Deliver a scheduled message: move its record into the recipient's inbox, once, and
+-- index the inbox for the archiver as messages_deliver.lua does (its id may be old).
 -- KEYS[1] the record: msgpack Message waiting for its deliver_at
 -- KEYS[2] inbox: ZSET of message ids, every score 0 (as in messages_deliver.lua)
 -- KEYS[3] bodies: HASH id -> msgpack Message
 -- KEYS[4] unread: SET of the ids not read yet
--- ARGV[1] the message id
+-- KEYS[5] archive due: ZSET owner -> millisecond of the oldest message in the inbox
+-- ARGV[1] the message id, ARGV[2] the recipient (the inbox's owner)
 -- Returns 1 when delivered, 0 when there was nothing to deliver: no record (delivered
 -- before, or never stored), or the id already in the inbox (the record is dropped).
 local blob = redis.call("GET", KEYS[1])
@@ -16,4 +18,5 @@ if redis.call("ZADD", KEYS[2], "NX", 0, ARGV[1]) == 0 then
 end
 redis.call("HSET", KEYS[3], ARGV[1], blob)
 redis.call("SADD", KEYS[4], ARGV[1])
+redis.call("ZADD", KEYS[5], "LT", string.sub(ARGV[1], 1, 13), ARGV[2])
 return 1

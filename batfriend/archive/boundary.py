@@ -1,0 +1,65 @@
+"""The boundary between Redis and SQL: pages that cross it, batches that cross it.
+
+The archiver removes messages from Redis only after SQL has committed them, and
+records the newest millisecond it ever removed (the watermark) in the same Redis
+step as the removal. So a message missing from Redis is either in SQL with an id
+no newer than the watermark, or does not exist yet; and a message may be in both
+for a moment (committed to SQL, not yet removed). A page therefore needs SQL
+only when Redis cannot fill it (and the one extra id that says a page follows)
+with messages newer than the watermark; then the two sides are merged by id,
+duplicates dropped, and the cursor stays the last id of the page, so paging
+crosses from Redis to SQL without skipping or repeating a message. A full page
+from Redis that ends after the watermark needs no SQL either: the message at the
+watermark is in SQL and older, so another page follows.
+"""
+
+from batfriend.message import Message
+
+
+def watermark(raw: bytes | None) -> int | None:
+    """Parse a stored watermark (a millisecond, as Redis answers it), None when never archived."""
+    return None if raw is None else int(float(raw))
+
+
+def reaches_archive(fetched: list[bytes], limit: int, newest_archived: int | None) -> bool:
+    """Whether the page needs SQL: it may hold one of the page's messages, or decide its cursor.
+
+    ``fetched`` is what Redis returned for the page: up to ``limit + 1`` ids, newest first.
+    """
+    if newest_archived is None:
+        return False
+    if len(fetched) < limit:
+        return True
+    return int(fetched[min(len(fetched), limit + 1) - 1][:13]) <= newest_archived
+
+
+def next_before(fetched: list[bytes], limit: int, newest_archived: int | None) -> str | None:
+    """Return the cursor after a page Redis alone answers: its last id, unless nothing is older."""
+    if len(fetched) > limit or (len(fetched) == limit and newest_archived is not None):
+        return fetched[limit - 1].decode()
+    return None
+
+
+def merge_page(
+    fetched: list[bytes], recent: list[Message], archived: list[Message], limit: int
+) -> tuple[list[Message], str | None]:
+    """Merge Redis's part of a page with SQL's; return the page and its ``next_before``.
+
+    ``fetched`` are the ids Redis returned (up to ``limit + 1``), ``recent`` the
+    messages of its first ``limit``, ``archived`` up to ``limit + 1`` from SQL,
+    each newest first and all older than the same cursor.
+    """
+    by_id = {message.id: message for message in archived}
+    by_id.update((message.id, message) for message in recent)
+    ids = sorted({raw.decode() for raw in fetched}.union(by_id), reverse=True)[: limit + 1]
+    page = [by_id[message_id] for message_id in ids[:limit] if message_id in by_id]
+    return page, ids[limit - 1] if len(ids) > limit else None
+
+
+def first(candidates: list[list[bytes]], limit: int) -> list[list[bytes]]:
+    """Keep the candidates in order, up to ``limit`` in all (the rest wait for the next batch)."""
+    kept = []
+    for ids in candidates:
+        kept.append(ids[: max(0, limit)])
+        limit -= len(kept[-1])
+    return kept
