@@ -207,6 +207,12 @@ class Messages:
         return pipeline.execute()[-1]
 
     @classmethod
+    def oldest_unarchived_at(cls) -> float | None:
+        """Return when the oldest message still in any inbox was sent (None: all empty)."""
+        oldest = get_redis(MSG_PREFIX).zrange(cls._archive_due_key(), 0, 0, withscores=True)
+        return oldest[0][1] / 1000 if oldest else None
+
+    @classmethod
     def archivable(cls, before: float, limit: int, inboxes: int = 100) -> list[Message]:
         """Return up to ``limit`` messages sent before ``before``, from the inboxes due first.
 

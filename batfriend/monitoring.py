@@ -37,6 +37,11 @@ TRANSACTION_GROUP = "Watcher"
 METRIC_PREFIX = "Custom/batfriend/"
 
 
+def active() -> bool:
+    """Return whether metrics are recorded, so callers skip work that only feeds them."""
+    return startup.new_relic_on()
+
+
 @contextlib.contextmanager
 def background_task(name: str) -> Iterator[None]:
     """Record the block as the background transaction ``OtherTransaction/Watcher/<name>``."""

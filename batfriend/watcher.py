@@ -30,11 +30,11 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from batfriend import config
+from batfriend import config, monitoring
 from batfriend.archive.archiver import Archiver
 from batfriend.databases import DATABASE_DOWN, SQL_DOWN
 from batfriend.lobby import LOBBY_PREFIX, prune_idle_members
-from batfriend.messages import deliver_due
+from batfriend.messages import Messages, deliver_due
 from batfriend.scheduled import DELIVERY, SCHEDULED_PREFIX, requeue_missing
 from batfriend.startup import configure
 from batfriend.sweeper import Repairer, Sweeper
@@ -105,20 +105,36 @@ class MessageWatcher:
         Returns how many items were handled. ``budget`` defaults to one tick.
         """
         deadline = time.monotonic() + (self._tick if budget is None else budget)
-        handled = 0
+        claimed_by = dict.fromkeys(self._worklists, 0)
+        completed_by = dict.fromkeys(self._worklists, 0)
         busy = list(self._worklists.values())
-        while busy and not self._stopping.is_set():
-            for worklist in list(busy):
-                claimed = worklist.claim(self._batch, now=now)
-                handled += self._work(worklist, claimed, now)
-                if len(claimed) < self._batch:
-                    busy.remove(worklist)
-                if self._stopping.is_set() or time.monotonic() >= deadline:
-                    return handled
-        return handled
+        with monitoring.background_task("deliver"):
+            while busy and not self._stopping.is_set():
+                for worklist in list(busy):
+                    claimed = worklist.claim(self._batch, now=now)
+                    claimed_by[worklist.name] += len(claimed)
+                    completed_by[worklist.name] += self._work(worklist, claimed, now)
+                    if len(claimed) < self._batch:
+                        busy.remove(worklist)
+                    if self._stopping.is_set() or time.monotonic() >= deadline:
+                        busy = []
+                        break
+            self._record_worklists(claimed_by, completed_by)
+        return sum(claimed_by.values())
+
+    def _record_worklists(self, claimed_by: dict[str, int], completed_by: dict[str, int]) -> None:
+        """Report each worklist's depth and this pass's claimed and completed items."""
+        if not monitoring.active():
+            return
+        for name, worklist in self._worklists.items():
+            depth = worklist.view()["pending"]
+            monitoring.record_worklist(name, depth, claimed_by[name], completed_by[name])
 
     def _work(self, worklist: Worklist, claimed: list[WorkItem], now: float | None) -> int:
-        """Hand each claimed item to its handler; complete the successes, fail the failures."""
+        """Hand each claimed item to its handler; complete the successes, fail the failures.
+
+        Returns how many were completed.
+        """
         handler = self._handlers[worklist.name]
         done: list[str] = []
         try:
@@ -133,7 +149,7 @@ class MessageWatcher:
                     done.append(item_id)
         finally:
             worklist.complete(done)
-        return len(claimed)
+        return len(done)
 
     def _fail(self, worklist: Worklist, item_id: str, attempts: int, now: float | None) -> None:
         """Log the failure with its traceback and put the item back for a later retry."""
@@ -152,14 +168,21 @@ class MessageWatcher:
 
     def sweep_pass(self) -> int:
         """Take one bounded SCAN step and repair what it finds; return how many keys it saw."""
-        return self._sweeper.sweep()
+        with monitoring.background_task("sweep"):
+            return self._sweeper.sweep()
 
     def archive_pass(self, now: float | None = None, budget: float | None = None) -> int:
         """Move old inbox messages and lobby overflow to SQL for at most ``budget`` s (one tick).
 
         Returns how many messages left Redis; raises when SQL or Redis is unreachable.
         """
-        return self._archiver.archive_pass(now, self._tick if budget is None else budget)
+        with monitoring.background_task("archive"):
+            moved = self._archiver.archive_pass(now, self._tick if budget is None else budget)
+            if monitoring.active():
+                oldest = Messages.oldest_unarchived_at()
+                due_since = (time.time() if now is None else now) - self._archiver.retention
+                monitoring.record_archive_lag(max(0.0, due_since - (oldest or due_since)))
+            return moved
 
     def _archive_when_due(self) -> None:
         """Run an archive pass every ``archive_every`` seconds, or next tick while a backlog lasts.

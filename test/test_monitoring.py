@@ -36,9 +36,14 @@ from batfriend import monitoring
 client = application.test_client()
 assert client.get("/status").status_code == 200
 assert client.post("/agents/view", json={"username": "nobody"}).status_code == 401
-with monitoring.background_task("deliver"):
-    monitoring.record_worklist("deliver", depth=7, claimed=3, completed=2)
-monitoring.record_archive_lag(12.5)
+from batfriend.watcher import MessageWatcher
+from batfriend.worklist import Worklist
+
+Worklist("probe").add("item-1", "payload")
+watcher = MessageWatcher(handlers={"probe": lambda payload: None})
+assert watcher.deliver_pass() == 1
+watcher.sweep_pass()
+watcher.archive_pass()
 newrelic.agent.shutdown_agent(10)
 print("served")
 """
@@ -54,6 +59,7 @@ def run_with_agent(tmp_path):
     env.update(
         NEW_RELIC_CONFIG_FILE=str(ini),
         REDIS_URL=config.REDIS_URL,
+        DATABASE_URL=config.DATABASE_URL,
         BATFRIEND_DATA_DIR=str(tmp_path),
         PYTHONPATH=str(ROOT),
     )
@@ -70,12 +76,13 @@ def run_with_agent(tmp_path):
 
 
 class TestNewRelicDeveloperMode(TestBase):
-    def test_app_serves_and_a_watcher_pass_is_a_background_task(self, tmp_path):
+    def test_app_serves_and_watcher_passes_are_background_tasks(self, tmp_path):
         stdout, audit = run_with_agent(tmp_path)
         assert stdout.strip() == "served"
         assert "'WebTransaction/Function/batfriend.api.service:status'" in audit
-        assert "'OtherTransaction/Watcher/deliver'" in audit
-        for metric in ("worklist/deliver/depth", "worklist/deliver/claimed", "archive/lag"):
+        for watcher_pass in ("deliver", "sweep", "archive"):
+            assert f"'OtherTransaction/Watcher/{watcher_pass}'" in audit
+        for metric in ("worklist/probe/depth", "worklist/probe/completed", "archive/lag"):
             assert f"'Custom/batfriend/{metric}'" in audit
         # newrelic.ini ignores client errors: the 401 is a transaction, not an error.
         assert "'WebTransaction/Function/batfriend.api.agents:view'" in audit

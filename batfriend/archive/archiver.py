@@ -58,6 +58,11 @@ class Archiver:
     def _forget_lobby_overflow(self, messages: list[Message]) -> int:
         return Lobby.forget(messages, self._history_cap)
 
+    @property
+    def retention(self) -> float:
+        """Seconds an inbox message stays in Redis before it is archived."""
+        return self._retention
+
     def archive_pass(self, now: float | None = None, budget: float | None = None) -> int:
         """Move due messages to SQL, batch by batch, until none is left or ``budget`` s pass.
 
