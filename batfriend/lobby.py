@@ -21,7 +21,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from batfriend.archive.boundary import (
-    first,
+    load_batch,
     merge_page,
     next_before,
     reaches_archive,
@@ -240,16 +240,8 @@ class Lobby:
             ids[: max(0, count - history_cap)]
             for count, ids in zip(replies[::2], replies[1::2], strict=True)
         ]
-        taken = [
-            (lobby, ids) for lobby, ids in zip(found, first(candidates, limit), strict=True) if ids
-        ]
-        for lobby, ids in taken:
-            pipeline.hmget(lobby._bodies_key(), ids)
-        for lobby, ids in zip(found, candidates, strict=True):
-            if not ids:
-                lobby._queue_forget(pipeline, [])
-        replies = pipeline.execute()[: len(taken)]
-        return [message for blobs in replies for message in load_page(blobs)]
+        sources = [(lobby._bodies_key(), lobby._queue_forget) for lobby in found]
+        return load_batch(pipeline, sources, candidates, limit)
 
     def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
         """Queue the removal of archived ``ids`` (and unflagging this lobby once within its cap)."""

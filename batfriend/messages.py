@@ -28,7 +28,7 @@ from redis.client import Pipeline
 from batfriend import config
 from batfriend.agency import Agency
 from batfriend.archive.boundary import (
-    first,
+    load_batch,
     merge_page,
     next_before,
     reaches_archive,
@@ -229,16 +229,8 @@ class Messages:
         for inbox in found:
             pipeline.zrangebylex(inbox._inbox_key(), "-", f"({cutoff:013d}", 0, limit)
         candidates = pipeline.execute()
-        taken = [
-            (inbox, ids) for inbox, ids in zip(found, first(candidates, limit), strict=True) if ids
-        ]
-        for inbox, ids in taken:
-            pipeline.hmget(inbox._bodies_key(), ids)
-        for inbox, ids in zip(found, candidates, strict=True):
-            if not ids:
-                inbox._queue_forget(pipeline, [])
-        replies = pipeline.execute()[: len(taken)]
-        return [message for blobs in replies for message in load_page(blobs)]
+        sources = [(inbox._bodies_key(), inbox._queue_forget) for inbox in found]
+        return load_batch(pipeline, sources, candidates, limit)
 
     def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
         """Queue the removal of archived ``ids`` (and a re-score of this inbox in the index)."""

@@ -13,7 +13,15 @@ from Redis that ends after the watermark needs no SQL either: the message at the
 watermark is in SQL and older, so another page follows.
 """
 
-from batfriend.message import Message
+from collections.abc import Callable
+
+from redis.client import Pipeline
+
+from batfriend.message import Message, load_page
+
+# Where a batch's candidates live: the HASH of their bodies, and how to queue
+# the removal of archived ids (an empty list re-scores or unflags the container).
+BatchSource = tuple[str, Callable[[Pipeline, list[str]], None]]
 
 
 def watermark(raw: bytes | None) -> int | None:
@@ -63,3 +71,25 @@ def first(candidates: list[list[bytes]], limit: int) -> list[list[bytes]]:
         kept.append(ids[: max(0, limit)])
         limit -= len(kept[-1])
     return kept
+
+
+def load_batch(
+    pipeline: Pipeline, sources: list[BatchSource], candidates: list[list[bytes]], limit: int
+) -> list[Message]:
+    """Read the bodies of up to ``limit`` candidate ids in one round trip, sources in order.
+
+    A source with no candidate left gets its empty removal queued on the same
+    round trip, so the index that sent the archiver there stops pointing at it.
+    """
+    taken = [
+        (bodies_key, ids)
+        for (bodies_key, _), ids in zip(sources, first(candidates, limit), strict=True)
+        if ids
+    ]
+    for bodies_key, ids in taken:
+        pipeline.hmget(bodies_key, ids)
+    for (_, queue_forget), ids in zip(sources, candidates, strict=True):
+        if not ids:
+            queue_forget(pipeline, [])
+    replies = pipeline.execute()[: len(taken)]
+    return [message for blobs in replies for message in load_page(blobs)]
