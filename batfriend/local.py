@@ -3,14 +3,16 @@
 With no REDIS_URL it starts a private embedded Redis (data in BATFRIEND_DATA_DIR)
 and records its URL there, so a watcher started by hand finds the same Redis.
 SQL defaults to a SQLite file in the same directory. The watcher's loop runs in
-a background thread unless ``--no-watcher`` is given. Ctrl-C stops everything,
-the watcher and the embedded Redis included.
+a background thread unless ``--no-watcher`` is given. Ctrl-C (or SIGTERM) stops
+everything, the watcher and the embedded Redis included.
 """
 
 import argparse
 import logging
 import os
+import signal
 import threading
+from types import FrameType
 
 from batfriend import config, databases
 from batfriend.embedded import EmbeddedRedis
@@ -18,6 +20,11 @@ from batfriend.startup import configure
 from batfriend.watcher import MessageWatcher
 
 logger = logging.getLogger("batfriend.local")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Treat SIGTERM like Ctrl-C, so a plain ``kill`` also stops the embedded Redis."""
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         "--no-watcher", action="store_true", help="do not run the watcher in a background thread"
     )
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     embedded = None
     watcher = thread = None
     url_file = os.path.join(config.BATFRIEND_DATA_DIR, databases.EMBEDDED_URL_FILE)

@@ -6,6 +6,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from base_test import TestBase
 from batfriend.api.service import BAT
 from batfriend.databases import EMBEDDED_URL_FILE
@@ -41,7 +43,8 @@ def start_runlocal(tmp_path, *options):
 
 
 class TestRunlocal(TestBase):
-    def test_serves_the_bat_with_an_embedded_redis_and_stops_it_on_ctrl_c(self, tmp_path):
+    @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+    def test_serves_the_bat_with_an_embedded_redis_and_stops_it(self, tmp_path, stop_signal):
         process, port = start_runlocal(tmp_path)
         try:
             content_type, body = wait_for(f"http://127.0.0.1:{port}/status", time.monotonic() + 20)
@@ -52,7 +55,7 @@ class TestRunlocal(TestBase):
             pid = int((tmp_path / "embedded-redis.pid").read_text())
             assert os.path.exists(f"/proc/{pid}")
         finally:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop_signal)
             output, _ = process.communicate(timeout=20)
         assert "started embedded Redis at redis://127.0.0.1:" in output
         assert "watcher started" in output
