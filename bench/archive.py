@@ -1,6 +1,6 @@
 """Redis memory per 10,000 messages with and without archiving, and archiving throughput to SQL.
 
-    .venv/bin/python bench/archive.py [--redis-url URL] [--mysql-url URL] [--rounds N]
+    .venv/bin/python -m bench.archive [--redis-url URL] [--mysql-url URL] [--rounds N]
 
 Memory: rounds of 10,000 messages (10 each to 1,000 inboxes, or 1,000 each to
 10 lobbies capped at 1,000), all older than the retention window; Redis

@@ -1,6 +1,6 @@
 """Contact discovery of 1000 numbers: raw HMGET vs PhoneNumberContext.preload vs the HTTP call.
 
-    python bench/discover.py [--redis-url URL] [--rounds N]
+    python -m bench.discover [--redis-url URL] [--rounds N]
 
 All three run in one process against the same Redis, interleaved round by
 round, and are reported as ratios to the raw HMGET. The HTTP call goes

@@ -13,25 +13,18 @@ Endpoints missing from this checkout (a GET answers 404 instead of 405) are
 skipped, so the script runs on any branch.
 
     .venv/bin/pip install -r requirements-bench.txt
-    .venv/bin/python bench/http.py [--seconds 5] [--connections 16]
+    .venv/bin/python -m bench.http [--seconds 5] [--connections 16]
 """
-# ruff: noqa: E402  (the path fix below must run before the imports)
-
-import os
-import sys
-
-# Run as `python bench/http.py`, bench/ leads sys.path and this file's name would
-# hide the standard library's http package (urllib needs it): drop bench/ first.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    del sys.path[0]
 
 import argparse
 import json
+import os
 import platform
 import re
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error

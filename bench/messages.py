@@ -5,7 +5,7 @@ are served the same way: werkzeug's threaded server (``make_server(threaded=True
 one child process per app), against one embedded Redis started for the run. The
 load comes from client threads in this process (http.client; werkzeug closes every
 connection, so each request opens one). Rounds alternate between the endpoints so
-a noisy neighbour hurts all of them alike. Run: ``.venv/bin/python bench/messages.py``.
+a noisy neighbour hurts all of them alike. Run: ``.venv/bin/python -m bench.messages``.
 """
 
 import http.client
@@ -18,6 +18,9 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CLIENT_THREADS = 4
 ROUNDS = 3
@@ -134,7 +137,9 @@ def main():
     )
     ports = {"bare": free_port(), "batfriend": free_port()}
     servers = [
-        subprocess.Popen([sys.executable, __file__, "serve", kind, str(port)], env=env)
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.messages", "serve", kind, str(port)], env=env, cwd=ROOT
+        )
         for kind, port in ports.items()
     ]
     try:

@@ -1,7 +1,7 @@
 """Worklist throughput against RQ's SimpleWorker, in one run against the same Redis.
 
     .venv/bin/pip install -r requirements-bench.txt
-    .venv/bin/python bench/worklist.py [--redis-url redis://127.0.0.1:6379/9] [--items N] [--jobs N]
+    .venv/bin/python -m bench.worklist [--redis-url redis://127.0.0.1:6379/9] [--items N] [--jobs N]
 
 Without --redis-url it starts a private embedded Redis. It measures items per
 second claimed and completed (trivial work) by one Worklist consumer, by one
