@@ -359,11 +359,12 @@ def report(args, shape, before, after, rows) -> None:
     print(f"targets: req/s ratio >= {TARGET_RPS_RATIO}, p99 ratio <= {TARGET_P99_RATIO}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="batfriend vs bare Flask under uwsgi.ini")
     parser.add_argument("--seconds", type=float, default=5.0, help="load time per endpoint")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
-    args = parser.parse_args()
+    parser.add_argument("--only", nargs="+", metavar="PATH", help="load only these endpoints")
+    args = parser.parse_args(argv)
     began = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="batfriend-bench-"))
     redis_server = EmbeddedRedis(str(work / "redis"), persistent=False)
@@ -381,7 +382,7 @@ def main() -> None:
         servers.append(baseline)
         for server in servers:
             server.wait_ready()
-        plans = prepare(app.base)
+        plans = [p for p in prepare(app.base) if not args.only or p.path in args.only]
         baseline_plan = [(headers_for(), "{}")]
         before = measure(baseline.base, "/incr", baseline_plan, args.seconds, args.connections)
         rows = []
