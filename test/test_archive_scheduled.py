@@ -3,7 +3,7 @@
 import time
 
 from archive_base import ArchiveTestBase, archived_ids
-from test_archiver import DAY, NOW, OLD, archiver, deliver, page_all
+from test_archiver import DAY, NOW, OLD, archiver, deliver
 from test_watcher import Running, wait_until
 
 from batfriend.archive.archiver import Archiver
@@ -12,6 +12,7 @@ from batfriend.messages import Messages
 from batfriend.scheduled import DELIVERY, scheduled_key
 from batfriend.watcher import MessageWatcher
 from batfriend.worklist import Worklist
+from paging import page_all
 
 
 def due_index(owner):

@@ -13,6 +13,7 @@ from batfriend.databases import SQL_DOWN, get_redis
 from batfriend.lobby import Lobby
 from batfriend.message import Message
 from batfriend.messages import Messages
+from paging import page_all
 
 DAY = 86400.0
 NOW = 1_700_000_000.0
@@ -35,15 +36,6 @@ def post(lobby_name, count, start, cap, bodies=("hello",)):
     lobby = Lobby(lobby_name, history_cap=cap)
     lobby.join("alice", now=start)
     return [lobby.post("alice", bodies[n % len(bodies)], now=start + n) for n in range(count)]
-
-
-def page_all(inbox, limit):
-    seen, before = [], None
-    while True:
-        page, before, _ = inbox.page(before, limit)
-        seen.extend(page)
-        if before is None:
-            return seen
 
 
 def history_all(lobby, limit):

@@ -8,18 +8,9 @@ from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import Friends
 from batfriend.message import Message
 from batfriend.messages import Messages
+from paging import page_all
 
 NOW = 1_700_000_000.0
-
-
-def page_all(inbox, limit):
-    """Walk an inbox page by page; return every message seen, in order."""
-    seen, before = [], None
-    while True:
-        page, before, _ = inbox.page(before, limit)
-        seen.extend(page)
-        if before is None:
-            return seen
 
 
 class TestSend(TestBase):
