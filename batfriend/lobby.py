@@ -31,7 +31,7 @@ from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
 from batfriend.message import Message, load_page, newest_first_bound
-from batfriend.scripts import get_script
+from batfriend.scripts import get_script, run_pipeline
 
 LOBBY_PREFIX = "lobby:"
 HISTORY_CAP = 1000
@@ -241,7 +241,7 @@ class Lobby:
             for count, ids in zip(replies[::2], replies[1::2], strict=True)
         ]
         sources = [(lobby._bodies_key(), lobby._queue_forget) for lobby in found]
-        return load_batch(pipeline, sources, candidates, limit)
+        return load_batch(redis, sources, candidates, limit)
 
     def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
         """Queue the removal of archived ``ids`` (and unflagging this lobby once within its cap)."""
@@ -264,10 +264,12 @@ class Lobby:
         for message in messages:
             if message.lobby is not None:
                 by_lobby.setdefault(message.lobby, []).append(message.id)
-        pipeline = get_redis(LOBBY_PREFIX).pipeline(transaction=False)
-        for name, ids in by_lobby.items():
-            cls(name, history_cap)._queue_forget(pipeline, ids)
-        return sum(pipeline.execute())
+
+        def queue(pipeline: Pipeline) -> None:
+            for name, ids in by_lobby.items():
+                cls(name, history_cap)._queue_forget(pipeline, ids)
+
+        return sum(run_pipeline(get_redis(LOBBY_PREFIX), queue))
 
 
 def prune_idle_members(keys: list[str], now: float | None = None, idle: float = MEMBER_IDLE) -> int:

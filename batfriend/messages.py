@@ -40,7 +40,7 @@ from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import MSG_PREFIX, friends_key
 from batfriend.message import Message, load_page, message_time, newest_first_bound
 from batfriend.scheduled import ScheduledMessages, read_delivery_payload, scheduled_key
-from batfriend.scripts import get_script
+from batfriend.scripts import get_script, run_pipeline
 
 SEND_WINDOW = 60.0
 # How long an outside id (an SQS message id) keeps naming the message it delivered:
@@ -230,7 +230,7 @@ class Messages:
             pipeline.zrangebylex(inbox._inbox_key(), "-", f"({cutoff:013d}", 0, limit)
         candidates = pipeline.execute()
         sources = [(inbox._bodies_key(), inbox._queue_forget) for inbox in found]
-        return load_batch(pipeline, sources, candidates, limit)
+        return load_batch(redis, sources, candidates, limit)
 
     def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
         """Queue the removal of archived ``ids`` (and a re-score of this inbox in the index)."""
@@ -253,10 +253,12 @@ class Messages:
         for message in messages:
             if message.to is not None:
                 by_owner.setdefault(message.to, []).append(message.id)
-        pipeline = get_redis(MSG_PREFIX).pipeline(transaction=False)
-        for owner, ids in by_owner.items():
-            cls(owner)._queue_forget(pipeline, ids)
-        return sum(pipeline.execute())
+
+        def queue(pipeline: Pipeline) -> None:
+            for owner, ids in by_owner.items():
+                cls(owner)._queue_forget(pipeline, ids)
+
+        return sum(run_pipeline(get_redis(MSG_PREFIX), queue))
 
 
 def deliver_due(payload: str) -> None:

@@ -82,4 +82,4 @@ class TestRoundTrips(TestBase):
         batch = Messages.archivable(2000.0, 500)
         round_trips.clear()
         assert Messages.forget(batch) == 50
-        assert round_trips.names() == [["SCRIPT"], ["EVALSHA"] * 50]
+        assert round_trips.names() == [["EVALSHA"] * 50]

@@ -15,9 +15,11 @@ watermark is in SQL and older, so another page follows.
 
 from collections.abc import Callable
 
+from redis import Redis
 from redis.client import Pipeline
 
 from batfriend.message import Message, load_page
+from batfriend.scripts import run_pipeline
 
 # Where a batch's candidates live: the HASH of their bodies, and how to queue
 # the removal of archived ids (an empty list re-scores or unflags the container).
@@ -74,7 +76,7 @@ def first(candidates: list[list[bytes]], limit: int) -> list[list[bytes]]:
 
 
 def load_batch(
-    pipeline: Pipeline, sources: list[BatchSource], candidates: list[list[bytes]], limit: int
+    client: Redis, sources: list[BatchSource], candidates: list[list[bytes]], limit: int
 ) -> list[Message]:
     """Read the bodies of up to ``limit`` candidate ids in one round trip, sources in order.
 
@@ -86,10 +88,13 @@ def load_batch(
         for (bodies_key, _), ids in zip(sources, first(candidates, limit), strict=True)
         if ids
     ]
-    for bodies_key, ids in taken:
-        pipeline.hmget(bodies_key, ids)
-    for (_, queue_forget), ids in zip(sources, candidates, strict=True):
-        if not ids:
-            queue_forget(pipeline, [])
-    replies = pipeline.execute()[: len(taken)]
+
+    def queue(pipeline: Pipeline) -> None:
+        for bodies_key, ids in taken:
+            pipeline.hmget(bodies_key, ids)
+        for (_, queue_forget), ids in zip(sources, candidates, strict=True):
+            if not ids:
+                queue_forget(pipeline, [])
+
+    replies = run_pipeline(client, queue)[: len(taken)]
     return [message for blobs in replies for message in load_page(blobs)]
