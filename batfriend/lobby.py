@@ -30,7 +30,7 @@ from batfriend.archive.boundary import (
 from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
-from batfriend.message import Message, load_page, newest_first_bound
+from batfriend.message import Message, load_page, message_millisecond, newest_first_bound
 from batfriend.scripts import get_script, run_pipeline
 
 LOBBY_PREFIX = "lobby:"
@@ -245,7 +245,7 @@ class Lobby:
 
     def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
         """Queue the removal of archived ``ids`` (and unflagging this lobby once within its cap)."""
-        newest = max((message_id[:13] for message_id in ids), default="0")
+        newest = max(map(message_millisecond, ids), default=0)
         self._forget(
             keys=[
                 self._info_key(),

@@ -48,9 +48,14 @@ def new_message_id(now: float) -> str:
     return f"{millisecond:013d}-{sequence:012x}-{node}"
 
 
+def message_millisecond(message_id: str | bytes) -> int:
+    """Return the millisecond (since the epoch) a message was sent, as written in its id."""
+    return int(message_id[:13])
+
+
 def message_time(message_id: str) -> float:
     """Return the send time (epoch seconds, millisecond precision) written in an id."""
-    return int(message_id[:13]) / 1000
+    return message_millisecond(message_id) / 1000
 
 
 _NAME_TYPES = {str, type(None)}

@@ -38,7 +38,13 @@ from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import MSG_PREFIX, friends_key
-from batfriend.message import Message, load_page, message_time, newest_first_bound
+from batfriend.message import (
+    Message,
+    load_page,
+    message_millisecond,
+    message_time,
+    newest_first_bound,
+)
 from batfriend.scheduled import ScheduledMessages, read_delivery_payload, scheduled_key
 from batfriend.scripts import get_script, run_pipeline
 
@@ -234,7 +240,7 @@ class Messages:
 
     def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
         """Queue the removal of archived ``ids`` (and a re-score of this inbox in the index)."""
-        newest = max((message_id[:13] for message_id in ids), default="0")
+        newest = max(map(message_millisecond, ids), default=0)
         self._forget(
             keys=[
                 self._inbox_key(),

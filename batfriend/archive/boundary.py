@@ -18,7 +18,7 @@ from collections.abc import Callable
 from redis import Redis
 from redis.client import Pipeline
 
-from batfriend.message import Message, load_page
+from batfriend.message import Message, load_page, message_millisecond
 from batfriend.scripts import run_pipeline
 
 # Where a batch's candidates live: the HASH of their bodies, and how to queue
@@ -40,7 +40,7 @@ def reaches_archive(fetched: list[bytes], limit: int, newest_archived: int | Non
         return False
     if len(fetched) < limit:
         return True
-    return int(fetched[min(len(fetched), limit + 1) - 1][:13]) <= newest_archived
+    return message_millisecond(fetched[min(len(fetched), limit + 1) - 1]) <= newest_archived
 
 
 def next_before(fetched: list[bytes], limit: int, newest_archived: int | None) -> str | None:
