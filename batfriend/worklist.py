@@ -118,7 +118,7 @@ class Worklist:
         ]
 
     def complete(self, item_ids: list[str]) -> int:
-        """Remove finished items wherever they are; return how many were on the list."""
+        """Remove finished items wherever they are (one round trip); return how many were listed."""
         keys = [
             self._due_key(),
             self._leased_key(),
@@ -126,12 +126,15 @@ class Worklist:
             self._payloads_key(),
             self._attempts_key(),
         ]
-        if len(item_ids) <= MAX_CLAIM:
-            return self._complete(keys=keys, args=item_ids) if item_ids else 0
-        pipeline = self._redis.pipeline(transaction=False)
-        for start in range(0, len(item_ids), MAX_CLAIM):
-            self._complete(keys=keys, args=item_ids[start : start + MAX_CLAIM], client=pipeline)
-        return sum(pipeline.execute())
+        if not item_ids:
+            return 0
+
+        def queue(pipeline: Pipeline) -> None:
+            for start in range(0, len(item_ids), MAX_CLAIM):
+                chunk = item_ids[start : start + MAX_CLAIM]
+                self._complete(keys=keys, args=chunk, client=pipeline)
+
+        return sum(run_pipeline(self._redis, queue))
 
     def fail(self, item_id: str, retry_at: float, now: float | None = None) -> str:
         """Count a failed attempt; return "retry" (due at retry_at), "dead" or "not_leased"."""
