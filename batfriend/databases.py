@@ -7,6 +7,7 @@ between processes. Tests may monkeypatch either function.
 
 import os
 import threading
+from collections.abc import Iterable
 
 import redis
 import sqlalchemy
@@ -54,12 +55,16 @@ def default_redis_url() -> str:
     return _default_redis_url
 
 
+def longest_prefix(name: str, prefixes: Iterable[str]) -> str | None:
+    """Return the longest of ``prefixes`` that ``name`` starts with, or None."""
+    matches = [prefix for prefix in prefixes if name.startswith(prefix)]
+    return max(matches, key=len) if matches else None
+
+
 def redis_url_for(prefix: str) -> str:
     """Return the URL serving a key family: the longest matching shard prefix wins."""
-    matches = [p for p in config.BATFRIEND_REDIS_SHARDS if prefix.startswith(p)]
-    if not matches:
-        return default_redis_url()
-    return config.BATFRIEND_REDIS_SHARDS[max(matches, key=len)]
+    shard = longest_prefix(prefix, config.BATFRIEND_REDIS_SHARDS)
+    return default_redis_url() if shard is None else config.BATFRIEND_REDIS_SHARDS[shard]
 
 
 def redis_urls() -> list[str]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from redis import Redis
 
 from batfriend import config
-from batfriend.databases import DATABASE_DOWN, get_redis, redis_url_for
+from batfriend.databases import DATABASE_DOWN, get_redis, longest_prefix, redis_url_for
 
 SWEEP_PREFIX = "watcher:"
 
@@ -47,11 +47,6 @@ class Sweeper:
     def _cursors_key(self) -> str:
         return f"{SWEEP_PREFIX}sweep"
 
-    def _owner(self, key: str, prefixes: list[str]) -> str | None:
-        """Return the longest of ``prefixes`` that ``key`` starts with."""
-        matches = [prefix for prefix in prefixes if key.startswith(prefix)]
-        return max(matches, key=len) if matches else None
-
     def sweep(self) -> int:
         """Take one SCAN step on every swept Redis and repair what it returns; return its size."""
         seen = 0
@@ -62,7 +57,7 @@ class Sweeper:
             owned: dict[str, list[str]] = defaultdict(list)
             for raw in keys:
                 key = raw.decode("utf-8", "replace")
-                owner = self._owner(key, prefixes)
+                owner = longest_prefix(key, prefixes)
                 if owner is not None:
                     owned[owner].append(key)
             for prefix, batch in owned.items():
