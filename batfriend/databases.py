@@ -107,10 +107,9 @@ def get_redis(prefix: str) -> redis.Redis:
 
 
 def database_url() -> str:
-    """Return ``DATABASE_URL``, or a SQLite file in the data directory."""
+    """Return ``DATABASE_URL``, or a SQLite file in the data directory (made with the engine)."""
     if config.DATABASE_URL:
         return config.DATABASE_URL
-    os.makedirs(config.BATFRIEND_DATA_DIR, exist_ok=True)
     return "sqlite:///" + os.path.join(config.BATFRIEND_DATA_DIR, "batfriend.sqlite3")
 
 
@@ -148,6 +147,8 @@ def get_engine() -> sqlalchemy.Engine:
         _forget_after_fork()
         engine = _engines.get(url)
         if engine is None:
+            if not config.DATABASE_URL:
+                os.makedirs(config.BATFRIEND_DATA_DIR, exist_ok=True)
             engine = _engines[url] = _create_engine(url)
         return engine
 
