@@ -4,7 +4,7 @@ import flask
 
 from batfriend.agent import Agent
 from batfriend.api.auth import bearer_token, require_agent
-from batfriend.api.validation import USERNAME, get_str, json_body
+from batfriend.api.validation import get_str, get_username, json_body
 from batfriend.doorman import Doorman
 
 agents = flask.Blueprint("agents", __name__)
@@ -14,7 +14,7 @@ agents = flask.Blueprint("agents", __name__)
 def register() -> tuple[flask.Response, int]:
     """Create an account; 409 when the username is taken."""
     body = json_body(allowed=("username", "password", "display_name"))
-    username = get_str(body, "username", min_length=3, max_length=32, pattern=USERNAME)
+    username = get_username(body, "username")
     password = get_str(body, "password", min_length=8, max_length=256)
     display_name = get_str(body, "display_name", max_length=64, required=False)
     snapshot = Agent(username).register(password, display_name)
@@ -25,7 +25,7 @@ def register() -> tuple[flask.Response, int]:
 def login() -> flask.Response:
     """Exchange a username and password for a session token."""
     body = json_body(allowed=("username", "password"))
-    username = get_str(body, "username", max_length=32, pattern=USERNAME)
+    username = get_username(body, "username")
     password = get_str(body, "password", max_length=256)
     token, expires_at = Doorman().login(username, password)
     return flask.jsonify({"token": token, "expires_at": expires_at})
@@ -45,5 +45,5 @@ def view() -> flask.Response:
     """Show an agent's public profile."""
     require_agent()
     body = json_body(allowed=("username",))
-    username = get_str(body, "username", max_length=32, pattern=USERNAME)
+    username = get_username(body, "username")
     return flask.jsonify(Agent(username).view().to_dict())

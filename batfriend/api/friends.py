@@ -3,7 +3,7 @@
 import flask
 
 from batfriend.api.auth import require_agent
-from batfriend.api.validation import USERNAME, get_str, json_body
+from batfriend.api.validation import get_username, json_body
 from batfriend.friends import Friends
 
 friends = flask.Blueprint("friends", __name__)
@@ -12,7 +12,7 @@ friends = flask.Blueprint("friends", __name__)
 def _other() -> str:
     """Return the ``username`` the body names, the only field these endpoints take."""
     body = json_body(allowed=("username",))
-    return get_str(body, "username", max_length=32, pattern=USERNAME)
+    return get_username(body, "username")
 
 
 @friends.post("/friends/request")

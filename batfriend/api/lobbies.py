@@ -3,10 +3,10 @@
 import flask
 
 from batfriend.api.auth import require_agent
-from batfriend.api.messages import DEFAULT_PAGE, MAX_PAGE
-from batfriend.api.validation import LOBBY_NAME, get_int, get_str, json_body
+from batfriend.api.messages import get_page
+from batfriend.api.validation import LOBBY_NAME, get_str, json_body
 from batfriend.lobby import Lobby
-from batfriend.message import MAX_BODY_LENGTH, MESSAGE_ID
+from batfriend.message import MAX_BODY_LENGTH
 
 lobbies = flask.Blueprint("lobbies", __name__)
 
@@ -46,10 +46,7 @@ def history() -> flask.Response:
     """Show a lobby's recent messages, newest first, one page at a time."""
     me = require_agent()
     body = json_body(allowed=("lobby", "before", "limit"))
-    lobby = _lobby(body)
-    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
-    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
-    page, next_before = lobby.history(me, before, limit or DEFAULT_PAGE)
+    page, next_before = _lobby(body).history(me, *get_page(body))
     return flask.jsonify({"messages": [m.to_dict() for m in page], "next_before": next_before})
 
 

@@ -1,9 +1,18 @@
 """Messages: send (now or later), reschedule, read the inbox page by page, mark read."""
 
+from typing import Any
+
 import flask
 
 from batfriend.api.auth import require_agent
-from batfriend.api.validation import USERNAME, get_int, get_str, get_str_list, get_time, json_body
+from batfriend.api.validation import (
+    get_int,
+    get_str,
+    get_str_list,
+    get_time,
+    get_username,
+    json_body,
+)
 from batfriend.message import MAX_BODY_LENGTH, MESSAGE_ID
 from batfriend.messages import Messages
 from batfriend.scheduled import ScheduledMessages
@@ -15,12 +24,19 @@ DEFAULT_PAGE = 50
 MAX_READ_IDS = 1000
 
 
+def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
+    """Return a page request's ``(before, limit)``: the cursor, and 1-100 (default 50)."""
+    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
+    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
+    return before, limit or DEFAULT_PAGE
+
+
 @messages.post("/messages/send")
 def send() -> tuple[flask.Response, int]:
     """Send a message to a friend."""
     me = require_agent()
     body = json_body(allowed=("to", "body", "deliver_at"))
-    to = get_str(body, "to", min_length=3, max_length=32, pattern=USERNAME)
+    to = get_username(body, "to")
     text = get_str(body, "body", max_length=MAX_BODY_LENGTH)
     deliver_at = get_time(body, "deliver_at", required=False)
     message = Messages(to).send(me, text, deliver_at)
@@ -45,9 +61,7 @@ def inbox() -> flask.Response:
     """Show the caller's inbox, newest first, one page at a time."""
     me = require_agent()
     body = json_body(allowed=("before", "limit"))
-    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
-    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
-    page, next_before, unread = Messages(me).page(before, limit or DEFAULT_PAGE)
+    page, next_before, unread = Messages(me).page(*get_page(body))
     return flask.jsonify(
         {"messages": [m.to_dict() for m in page], "unread": unread, "next_before": next_before}
     )

@@ -15,7 +15,7 @@ from typing import Any
 import flask
 
 from batfriend import config
-from batfriend.api.validation import USERNAME, get_str, json_body
+from batfriend.api.validation import get_str, get_username, json_body
 from batfriend.errors import BadRequest
 from batfriend.message import MAX_BODY_LENGTH
 from batfriend.messages import Messages
@@ -53,7 +53,7 @@ TASKS: dict[str, Effect] = {
 
 def _system_message(body: dict[str, Any]) -> Effect:
     """Check a system message's fields; its effect delivers it once per SQS message id."""
-    to = get_str(body, "to", min_length=3, max_length=32, pattern=USERNAME)
+    to = get_username(body, "to")
     text = get_str(body, "body", max_length=MAX_BODY_LENGTH)
     return lambda msgid: Messages(to).deliver_system(text, msgid)
 

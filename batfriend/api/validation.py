@@ -154,3 +154,8 @@ def get_phone_list(body: dict[str, Any], name: str, *, max_items: int) -> list[s
             )
         phones.append(phone)
     return phones
+
+
+def get_username(body: dict[str, Any], name: str) -> str:
+    """Return field ``name`` as a username: 3-32 characters of a-z, 0-9 and _."""
+    return get_str(body, name, min_length=3, max_length=32, pattern=USERNAME)
