@@ -9,6 +9,7 @@ from batfriend import config
 from batfriend.api.agents import agents
 from batfriend.api.errors import install_error_handlers
 from batfriend.api.friends import friends
+from batfriend.api.json_provider import OrjsonProvider
 from batfriend.api.lobbies import lobbies
 from batfriend.api.messages import messages
 from batfriend.api.phones import phones
@@ -53,6 +54,7 @@ def create_app(expose_sqs: bool | None = None, log_requests: bool | None = None)
     """
     app = flask.Flask("batfriend")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json = OrjsonProvider(app)
     app.json.sort_keys = False
     app.register_blueprint(service)
     app.register_blueprint(agents)
