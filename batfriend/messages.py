@@ -21,6 +21,7 @@ may be older than what was archived already) keeps that index up to date.
 import dataclasses
 import math
 import time
+from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
@@ -41,6 +42,7 @@ from batfriend.friends import MSG_PREFIX, friends_key
 from batfriend.message import (
     Message,
     load_page,
+    load_page_dicts,
     message_millisecond,
     message_time,
     newest_first_bound,
@@ -174,6 +176,13 @@ class Messages:
         self.deliver(message)
         return message
 
+    def _fetch_page(self, before: str | None, limit: int) -> list[Any]:
+        """Run the page script: ``[unread, ids, blobs, unread flags, watermark]``."""
+        return self._page(
+            keys=[*self._inbox_keys(), self._watermarks_key()],
+            args=[newest_first_bound(before), limit, self._owner],
+        )
+
     def page(
         self, before: str | None = None, limit: int = 50
     ) -> tuple[list[Message], str | None, int]:
@@ -183,14 +192,35 @@ class Messages:
         holds the page; a page reaching archived messages also reads SQL and their
         unread flags. ``next_before`` is None on the last page.
         """
-        unread, fetched, blobs, unread_flags, newest_archived = self._page(
-            keys=[*self._inbox_keys(), self._watermarks_key()],
-            args=[newest_first_bound(before), limit, self._owner],
-        )
+        unread, fetched, blobs, unread_flags, newest_archived = self._fetch_page(before, limit)
         recent = load_page(blobs, unread_flags)
         newest = watermark(newest_archived)
         if not reaches_archive(fetched, limit, newest):
             return recent, next_before(fetched, limit, newest), unread
+        return self._with_archived(fetched, recent, before, limit, unread)
+
+    def page_dicts(
+        self, before: str | None = None, limit: int = 50
+    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """``page`` in the API's shape; a page Redis holds whole is never made into Messages."""
+        unread, fetched, blobs, unread_flags, newest_archived = self._fetch_page(before, limit)
+        newest = watermark(newest_archived)
+        if not reaches_archive(fetched, limit, newest):
+            page = load_page_dicts(blobs, unread_flags)
+            return page, next_before(fetched, limit, newest), unread
+        recent = load_page(blobs, unread_flags)
+        messages, cursor, unread = self._with_archived(fetched, recent, before, limit, unread)
+        return [m.to_dict() for m in messages], cursor, unread
+
+    def _with_archived(
+        self,
+        fetched: list[bytes],
+        recent: list[Message],
+        before: str | None,
+        limit: int,
+        unread: int,
+    ) -> tuple[list[Message], str | None, int]:
+        """Complete a page that reaches past Redis with SQL's messages and their unread flags."""
         archived = self._archive.inbox_page(self._owner, before, limit + 1)
         if archived:
             flags = self._redis.smismember(self._unread_key(), [m.id for m in archived])

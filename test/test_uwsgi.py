@@ -83,6 +83,8 @@ class TestUwsgi(TestBase):
             deadline = time.monotonic() + 30
             while log.read_text().count(APP_READY) < 3 and time.monotonic() < deadline:
                 time.sleep(0.1)  # SIGTERM during a worker's import would fail need-app
+            while log.read_text().count("/agents/view") < 5 and time.monotonic() < deadline:
+                time.sleep(0.1)  # a worker logs a request just after answering it
         finally:
             process.send_signal(signal.SIGTERM)
             returncode = process.wait(timeout=30)

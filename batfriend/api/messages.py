@@ -61,10 +61,8 @@ def inbox() -> flask.Response:
     """Show the caller's inbox, newest first, one page at a time."""
     me = require_agent()
     body = json_body(allowed=("before", "limit"))
-    page, next_before, unread = Messages(me).page(*get_page(body))
-    return flask.jsonify(
-        {"messages": [m.to_dict() for m in page], "unread": unread, "next_before": next_before}
-    )
+    page, next_before, unread = Messages(me).page_dicts(*get_page(body))
+    return flask.jsonify({"messages": page, "unread": unread, "next_before": next_before})
 
 
 @messages.post("/messages/read")
