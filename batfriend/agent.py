@@ -7,6 +7,7 @@ from typing import Any
 
 import msgpack
 from redis import Redis
+from redis.client import Pipeline
 
 from batfriend.databases import get_redis
 from batfriend.errors import Conflict, NotFound
@@ -118,9 +119,22 @@ class Agent:
         stored = self._redis.hget(self._agent_key(), "password")
         return verify_password(password, stored.decode() if stored is not None else None)
 
+    @property
+    def redis(self) -> Redis:
+        """The client of this agent's Redis (for ``Session.along``)."""
+        return self._redis
+
     def view(self) -> AgentSnapshot:
         """Return the agent's public snapshot; raise NotFound if there is no such agent."""
-        snapshot = snapshot_from_fields(self._redis.hmget(self._agent_key(), SNAPSHOT_FIELDS))
+        return self.view_from(self._redis.hmget(self._agent_key(), SNAPSHOT_FIELDS))
+
+    def queue_view(self, pipeline: Pipeline) -> None:
+        """Queue the read ``view`` makes, on a pipeline of ``redis``."""
+        pipeline.hmget(self._agent_key(), SNAPSHOT_FIELDS)
+
+    def view_from(self, fields: list[bytes | None]) -> AgentSnapshot:
+        """Return the snapshot the read ``queue_view`` queued answered; NotFound if absent."""
+        snapshot = snapshot_from_fields(fields)
         if snapshot is None:
             raise NotFound(f"no agent named {self._username!r}")
         return snapshot

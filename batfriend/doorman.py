@@ -12,18 +12,65 @@ password included, so the answer never tells a guesser which password is right.
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
+from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 
 from batfriend import config
 from batfriend.agent import Agent
 from batfriend.databases import get_redis
 from batfriend.errors import Unauthorized
 from batfriend.rate_limiter import RateLimiter
+from batfriend.scripts import run_pipeline
 
 SESSION_PREFIX = "session:"
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = 5 * 60.0
+_UNAUTHORIZED = "the token is unknown, expired or logged out; log in again"
+
+# Whom each session key this process has seen live was issued to. A token never changes
+# owner, so this spares only the wait for the name: whether the session is still live is
+# read from Redis on every request, in the operation's own round trip (Session.along).
+_ISSUED_TO_LIMIT = 10_000
+_issued_to: dict[str, str] = {}
+
+
+class Session:
+    """A request's session: the agent its token was issued to, and whether Redis confirmed it."""
+
+    def __init__(self, redis: Redis, key: str, username: str, confirmed: bool) -> None:
+        self.username = username
+        self._redis = redis
+        self._key = key
+        self._confirmed = confirmed
+
+    def along(self, client: Redis, read: Callable[[Pipeline], None]) -> list[Any]:
+        """Return the replies to the reads ``read`` queues on ``client``, once the session is live.
+
+        Not confirmed yet and sessions on ``client``'s Redis: the session's GET goes in the
+        same round trip, and a dead session raises Unauthorized with the replies unused.
+        ``read`` must only read: it runs before the answer says whether the session lives.
+        """
+        if not self._confirmed and client is not self._redis:
+            self._confirm(self._redis.get(self._key))
+        if self._confirmed:
+            return run_pipeline(client, read)
+
+        def queue(pipeline: Pipeline) -> None:
+            pipeline.get(self._key)
+            read(pipeline)
+
+        live, *replies = run_pipeline(client, queue)
+        self._confirm(live)
+        return replies
+
+    def _confirm(self, live: bytes | None) -> None:
+        if live is None or live.decode() != self.username:
+            _issued_to.pop(self._key, None)
+            raise Unauthorized(_UNAUTHORIZED)
+        self._confirmed = True
 
 
 class Doorman:
@@ -51,11 +98,26 @@ class Doorman:
 
     def check(self, token: str) -> str:
         """Return the username a live token belongs to (one round trip); else Unauthorized."""
-        username = self._redis.get(self._session_key(token))
+        key = self._session_key(token)
+        username = self._redis.get(key)
         if username is None:
-            raise Unauthorized("the token is unknown, expired or logged out; log in again")
-        return username.decode()
+            raise Unauthorized(_UNAUTHORIZED)
+        if len(_issued_to) >= _ISSUED_TO_LIMIT:
+            _issued_to.clear()
+        _issued_to[key] = username = username.decode()
+        return username
+
+    def session(self, token: str) -> Session:
+        """Return the token's session: checked now (one round trip) unless this process knows
+        whom the token was issued to; then ``Session.along`` checks it with the operation."""
+        key = self._session_key(token)
+        username = _issued_to.get(key)
+        if username is None:
+            return Session(self._redis, key, self.check(token), confirmed=True)
+        return Session(self._redis, key, username, confirmed=False)
 
     def logout(self, token: str) -> None:
         """Revoke a token at once."""
-        self._redis.delete(self._session_key(token))
+        key = self._session_key(token)
+        _issued_to.pop(key, None)
+        self._redis.delete(key)

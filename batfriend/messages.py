@@ -176,6 +176,19 @@ class Messages:
         self.deliver(message)
         return message
 
+    @property
+    def redis(self) -> Redis:
+        """The client of this inbox's Redis (for ``Session.along``)."""
+        return self._redis
+
+    def queue_page(self, pipeline: Pipeline, before: str | None, limit: int) -> None:
+        """Queue the page script's call for ``page_dicts_from``, on a pipeline of ``redis``."""
+        self._page(
+            keys=[*self._inbox_keys(), self._watermarks_key()],
+            args=[newest_first_bound(before), limit, self._owner],
+            client=pipeline,
+        )
+
     def _fetch_page(self, before: str | None, limit: int) -> list[Any]:
         """Run the page script: ``[unread, ids, blobs, unread flags, watermark]``."""
         return self._page(
@@ -203,7 +216,13 @@ class Messages:
         self, before: str | None = None, limit: int = 50
     ) -> tuple[list[dict[str, Any]], str | None, int]:
         """``page`` in the API's shape; a page Redis holds whole is never made into Messages."""
-        unread, fetched, blobs, unread_flags, newest_archived = self._fetch_page(before, limit)
+        return self.page_dicts_from(self._fetch_page(before, limit), before, limit)
+
+    def page_dicts_from(
+        self, reply: list[Any], before: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """``page_dicts`` from the page script's ``reply`` (queued by ``queue_page``)."""
+        unread, fetched, blobs, unread_flags, newest_archived = reply
         newest = watermark(newest_archived)
         if not reaches_archive(fetched, limit, newest):
             page = load_page_dicts(blobs, unread_flags)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from types import TracebackType
 
 from redis import Redis
+from redis.client import Pipeline
 
 from batfriend.databases import get_redis
 from batfriend.errors import Conflict, Unavailable
@@ -184,3 +185,17 @@ class PhoneNumbers:
     def discover(self, phones: list[str]) -> dict[str, str]:
         """Return ``{phone: username}`` for the numbers in ``phones`` agents own, in one HMGET."""
         return self.view().owners(phones)
+
+    @property
+    def redis(self) -> Redis:
+        """The client of the book's Redis (for ``Session.along``)."""
+        return self._redis
+
+    def queue_discover(self, pipeline: Pipeline, phones: list[str]) -> None:
+        """Queue ``discover``'s one HMGET, on a pipeline of ``redis``; no repeats in ``phones``."""
+        pipeline.hmget(f"{self._name}:owners", phones)
+
+    @staticmethod
+    def discovered(phones: list[str], owners: list[bytes | None]) -> dict[str, str]:
+        """Return ``{phone: username}`` from the HMGET ``queue_discover`` queued."""
+        return {p: o.decode() for p, o in zip(phones, owners, strict=True) if o is not None}

@@ -4,7 +4,7 @@ from typing import Any
 
 import flask
 
-from batfriend.api.auth import require_agent
+from batfriend.api.auth import agent_session, require_agent
 from batfriend.api.validation import (
     get_int,
     get_str,
@@ -59,9 +59,14 @@ def reschedule() -> flask.Response:
 @messages.post("/messages/inbox")
 def inbox() -> flask.Response:
     """Show the caller's inbox, newest first, one page at a time."""
-    me = require_agent()
+    session = agent_session()
     body = json_body(allowed=("before", "limit"))
-    page, next_before, unread = Messages(me).page_dicts(*get_page(body))
+    before, limit = get_page(body)
+    inbox = Messages(session.username)
+    (reply,) = session.along(
+        inbox.redis, lambda pipeline: inbox.queue_page(pipeline, before, limit)
+    )
+    page, next_before, unread = inbox.page_dicts_from(reply, before, limit)
     return flask.jsonify({"messages": page, "unread": unread, "next_before": next_before})
 
 
