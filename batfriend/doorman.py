@@ -21,14 +21,13 @@ from redis.client import Pipeline
 from batfriend import config
 from batfriend.agent import Agent
 from batfriend.databases import get_redis
-from batfriend.errors import Unauthorized
+from batfriend.errors import SESSION_GONE, Unauthorized
 from batfriend.rate_limiter import RateLimiter
 from batfriend.scripts import run_pipeline
 
 SESSION_PREFIX = "session:"
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = 5 * 60.0
-_UNAUTHORIZED = "the token is unknown, expired or logged out; log in again"
 
 # Whom each session key this process has seen live was issued to. A token never changes
 # owner, so this spares only the wait for the name: whether the session is still live is
@@ -66,10 +65,18 @@ class Session:
         self._confirm(live)
         return replies
 
+    def guard(self, client: Redis) -> str | None:
+        """Return the session key a write's script on ``client`` must find live, checking it
+        in the write's own round trip; None when the session is confirmed (checked first when
+        sessions live on another Redis)."""
+        if not self._confirmed and client is not self._redis:
+            self._confirm(self._redis.get(self._key))
+        return None if self._confirmed else self._key
+
     def _confirm(self, live: bytes | None) -> None:
         if live is None or live.decode() != self.username:
             _issued_to.pop(self._key, None)
-            raise Unauthorized(_UNAUTHORIZED)
+            raise Unauthorized(SESSION_GONE)
         self._confirmed = True
 
 
@@ -101,7 +108,7 @@ class Doorman:
         key = self._session_key(token)
         username = self._redis.get(key)
         if username is None:
-            raise Unauthorized(_UNAUTHORIZED)
+            raise Unauthorized(SESSION_GONE)
         if len(_issued_to) >= _ISSUED_TO_LIMIT:
             _issued_to.clear()
         _issued_to[key] = username = username.decode()

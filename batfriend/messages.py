@@ -37,7 +37,7 @@ from batfriend.archive.boundary import (
 )
 from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
-from batfriend.errors import Forbidden, NotFound, TooManyRequests
+from batfriend.errors import SESSION_GONE, Forbidden, NotFound, TooManyRequests, Unauthorized
 from batfriend.friends import MSG_PREFIX, friends_key
 from batfriend.message import (
     Message,
@@ -103,11 +103,17 @@ class Messages:
         return [self._inbox_key(), self._bodies_key(), self._unread_key()]
 
     def send(
-        self, sender: str, body: str, deliver_at: float | None = None, now: float | None = None
+        self,
+        sender: str,
+        body: str,
+        deliver_at: float | None = None,
+        now: float | None = None,
+        session_key: str | None = None,
     ) -> Message:
         """Send ``body`` from ``sender`` to this inbox in one atomic step; friends only.
 
-        A future ``deliver_at`` makes it wait for then (checked and counted now).
+        A future ``deliver_at`` makes it wait for then (checked and counted now). With
+        ``session_key`` the same step refuses (Unauthorized) unless that session is ``sender``'s.
         """
         when = time.time() if now is None else now
         message = Message.compose(sender, body, when, to=self._owner, deliver_at=deliver_at)
@@ -125,10 +131,15 @@ class Messages:
             self._send_limit,
             repr(SEND_WINDOW),
         ]
+        if session_key is not None:
+            keys.append(session_key)
+            args.append(sender)
         if message.deliver_at > message.sent_at:
             outcome, retry_ms = ScheduledMessages().hold(message, self._deliver, keys, args)
         else:
             outcome, retry_ms = self._deliver(keys=keys, args=args)
+        if outcome == -3:
+            raise Unauthorized(SESSION_GONE)
         if outcome == -1:
             if not Agency().exists(self._owner):
                 raise NotFound(f"no agent named {self._owner!r}")

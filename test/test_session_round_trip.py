@@ -1,6 +1,7 @@
 """The session check rides in the operation's round trip, and a dead session still fails at once."""
 
 import hashlib
+import time
 
 import pytest
 
@@ -10,6 +11,8 @@ from batfriend.databases import get_redis
 from batfriend.doorman import SESSION_PREFIX
 from batfriend.messages import Messages
 from batfriend.phone_numbers import PhoneNumbers
+from batfriend.scheduled import DELIVERY
+from batfriend.worklist import Worklist
 
 READS = [
     ("/agents/view", {"username": "bob"}, "HMGET"),
@@ -88,3 +91,27 @@ class TestSessionInTheOperationsRoundTrip(TestBase):
         finally:
             monkeypatch.undo()
             databases.reset()
+
+
+class TestSendChecksTheSessionInItsScript(TestBase):
+    @pytest.mark.parametrize("later", [False, True], ids=["now", "scheduled"])
+    def test_a_known_token_sends_in_one_round_trip(self, client, agents, round_trips, later):
+        send = {"to": "bob", "body": "hi"} | ({"deliver_at": time.time() + 3600} if later else {})
+        assert client.post("/messages/send", json=send, headers=agents).status_code == 201
+        round_trips.clear()
+        assert client.post("/messages/send", json=send, headers=agents).status_code == 201
+        assert round_trips.names() == [["EVALSHA", "EVALSHA"] if later else ["EVALSHA"]]
+
+    @pytest.mark.parametrize("later", [False, True], ids=["now", "scheduled"])
+    def test_a_session_ended_elsewhere_sends_nothing(self, client, agents, later):
+        send = {"to": "bob", "body": "hi"} | ({"deliver_at": time.time() + 3600} if later else {})
+        assert client.post("/messages/send", json=send, headers=agents).status_code == 201
+        inbox, pending = Messages("bob").page(), Worklist(DELIVERY).view()["pending"]
+        sends = get_redis("msg:").zcard("msg:sent:alice")
+        assert get_redis(SESSION_PREFIX).delete(session_key(agents)) == 1
+        response = client.post("/messages/send", json=send, headers=agents)
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthorized"
+        assert Messages("bob").page() == inbox
+        assert Worklist(DELIVERY).view()["pending"] == pending
+        assert get_redis("msg:").zcard("msg:sent:alice") == sends

@@ -34,12 +34,14 @@ def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
 @messages.post("/messages/send")
 def send() -> tuple[flask.Response, int]:
     """Send a message to a friend."""
-    me = require_agent()
+    session = agent_session()
     body = json_body(allowed=("to", "body", "deliver_at"))
     to = get_username(body, "to")
     text = get_str(body, "body", max_length=MAX_BODY_LENGTH)
     deliver_at = get_time(body, "deliver_at", required=False)
-    message = Messages(to).send(me, text, deliver_at)
+    inbox = Messages(to)
+    guard = session.guard(inbox.redis)
+    message = inbox.send(session.username, text, deliver_at, session_key=guard)
     return flask.jsonify(
         {"id": message.id, "sent_at": message.sent_at, "deliver_at": message.deliver_at}
     ), 201
