@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pycurl
 import redis
 
@@ -57,10 +58,16 @@ class Result:
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
+    cpu: float = 0.0  # CPU seconds the server's processes and Redis spent meanwhile
+    redis_cpu: float = 0.0  # the part Redis spent
 
     @property
     def rps(self) -> float:
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu / len(self.latencies) if self.latencies else 0.0
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -186,6 +193,12 @@ class Server:
         )
         return f"{len(cores)} processes x {cores[0] if cores else '?'} threads"
 
+    def cpu_seconds(self) -> float:
+        """Return the user + system CPU seconds the master and its workers have used so far."""
+        master = psutil.Process(self.process.pid)
+        times = [p.cpu_times() for p in [master, *master.children(recursive=True)]]
+        return sum(t.user + t.system for t in times)
+
     def stop(self) -> None:
         """SIGTERM the master (die-on-term) and wait for it."""
         if self.process.poll() is None:
@@ -307,14 +320,30 @@ def prepare(base, redis_url) -> list[Plan]:
     return [*plans, inbox]
 
 
-def measure(base, path, variants, seconds, connections, limit=None) -> Result:
-    """Warm up (two requests per connection), then load for ``seconds``."""
-    warm = 2 * connections
-    warm_result = load(base + path, variants, seconds, connections, limit=warm)
+def redis_cpu(client) -> float:
+    """Return the CPU seconds the Redis server has used so far (INFO cpu)."""
+    info = client.info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
+
+
+def measure(server, path, variants, args, redis_client, limit=None) -> Result:
+    """Warm up (two requests per connection), then load for ``args.seconds``.
+
+    Also counts the CPU time uWSGI's processes and Redis spent on the load: unlike
+    req/s, CPU per request hardly moves when other work shares the machine.
+    """
+    url, warm = server.base + path, 2 * args.connections
+    warm_result = load(url, variants, args.seconds, args.connections, limit=warm)
     if warm_result.failures:
         raise RuntimeError(f"{path} fails during warm-up: {warm_result.failures}")
     rotated = variants[warm % len(variants) :] + variants[: warm % len(variants)]
-    return load(base + path, rotated, seconds, connections, None if limit is None else limit - warm)
+    app_cpu, db_cpu = server.cpu_seconds(), redis_cpu(redis_client)
+    result = load(
+        url, rotated, args.seconds, args.connections, None if limit is None else limit - warm
+    )
+    result.redis_cpu = redis_cpu(redis_client) - db_cpu
+    result.cpu = server.cpu_seconds() - app_cpu + result.redis_cpu
+    return result
 
 
 def ms(seconds) -> str:
@@ -342,11 +371,17 @@ class Row:
     before: Result | None = None
     baseline: list[Result] = field(default_factory=list)
 
-    def ratios(self, result: Result) -> tuple[float, float]:
-        """Return ``result``'s req/s ratio and p99 ratio to the mean of the baseline runs."""
+    def ratios(self, result: Result) -> tuple[float, float, float]:
+        """Return ``result``'s req/s, p99 and CPU ratios to the mean of the baseline runs.
+
+        The CPU ratio is the baseline's CPU per request over this one's: the req/s ratio
+        a machine doing nothing else would show, when the CPU is what runs out.
+        """
         rps = statistics.mean(b.rps for b in self.baseline)
         p99 = statistics.mean(b.percentile(99) for b in self.baseline)
-        return result.rps / rps, result.percentile(99) / p99
+        cpu = statistics.mean(b.cpu_per_request for b in self.baseline)
+        used = result.cpu_per_request
+        return result.rps / rps, result.percentile(99) / p99, cpu / used if used else 0.0
 
 
 def verdict(plan, rps_ratio, p99_ratio) -> str:
@@ -368,36 +403,33 @@ def report(args, shape, before_ref, rows) -> None:
     print(
         "  GET /plain: fixed text; POST /incr: one INCR; POST /hmget: one HMGET of 1000 + jsonify"
     )
-    before = f"before ({before_ref})" if before_ref else "before"
-    columns = ("baseline", "base req/s", "req/s", "p50 ms", "p99 ms", "ratio", before, "goal")
-    widths = (8, 11, 8, 8, 8, 7, 14, 6)
-    p99_columns = ("p99 ratio", "p99 before")
-    print(
-        f"{'endpoint':29}"
-        + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
-        + "".join(f"{c:>11}" for c in p99_columns)
-        + "  verdict"
-    )
+    columns = ("baseline", "req/s", "p50 ms", "p99 ms", "ratio", "before", "goal")
+    columns += ("p99 ratio", "before", "cpu µs", "redis", "cpu ratio", "before")
+    widths = (8, 7, 7, 7, 7, 7, 6, 10, 7, 7, 6, 10, 7)
+    print(f"{'endpoint':29}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
     for row in rows:
         plan, result = row.plan, row.result
         if result is None:
             print(f"{plan.label:29} skipped: {plan.skipped}")
             continue
-        rps_ratio, p99_ratio = row.ratios(result)
+        rps_ratio, p99_ratio, cpu_ratio = row.ratios(result)
+        before = ["-"] * 3
         if row.before is not None:
-            before_rps, before_p99 = (f"{r:.2f}" for r in row.ratios(row.before))
-        else:
-            before_rps = before_p99 = "-"
-        base_rps = statistics.mean(b.rps for b in row.baseline)
+            before = [f"{r:.2f}" for r in row.ratios(row.before)]
         cells = (
             plan.baseline,
-            f"{base_rps:.0f}",
             f"{result.rps:.0f}",
             ms(result.percentile(50)),
             ms(result.percentile(99)),
             f"{rps_ratio:.2f}",
-            before_rps,
+            before[0],
             "-" if plan.goal is None else f"{plan.goal:.2f}",
+            f"{p99_ratio:.2f}",
+            before[1],
+            f"{result.cpu_per_request * 1e6:.0f}",
+            f"{result.redis_cpu / max(1, len(result.latencies)) * 1e6:.0f}",
+            f"{cpu_ratio:.2f}",
+            before[2],
         )
         failures = [f for f in (result.failures, row.before and row.before.failures) if f]
         spread = [b.rps for b in row.baseline]
@@ -405,14 +437,29 @@ def report(args, shape, before_ref, rows) -> None:
         print(
             f"{plan.label:29}"
             + "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
-            + f"{p99_ratio:>11.2f}{before_p99:>11}"
             + f"  {verdict(plan, rps_ratio, p99_ratio)}"
             + (f"  failures: {failures}" if failures else "")
-            + ("  (baseline runs differ >20%: busy machine)" if noisy else "")
+            + ("  (its baseline runs differ by >20%: busy machine)" if noisy else "")
         )
+    for label, path in (
+        ("GET /plain", "/plain"),
+        ("POST /incr", "/incr"),
+        ("POST /hmget", "/hmget"),
+    ):
+        runs = [b for row in rows for b in row.baseline if row.plan.baseline == path]
+        if runs:
+            print(
+                f"baseline {label}: {statistics.mean(b.rps for b in runs):.0f} req/s"
+                f" ({min(b.rps for b in runs):.0f}-{max(b.rps for b in runs):.0f} over"
+                f" {len(runs)} runs), p99 {ms(statistics.mean(b.percentile(99) for b in runs))} ms,"
+                f" {statistics.mean(b.cpu_per_request for b in runs) * 1e6:.0f} cpu µs per request"
+            )
     print(
-        f"goals: req/s ratio >= the goal column, p99 ratio <= {TARGET_P99_RATIO};"
-        " ratios are to the mean of the row's two baseline runs"
+        f"goals: req/s ratio >= goal, p99 ratio <= {TARGET_P99_RATIO}; ratios are to the mean"
+        " of the row's two baseline runs. before: the same from git ref"
+        f" {before_ref or '(none)'} in this run. cpu µs: CPU of uWSGI and Redis per request;"
+        " redis: its Redis part; cpu ratio: the baseline's over the row's, the req/s ratio of an"
+        " otherwise idle machine"
     )
 
 
@@ -427,25 +474,17 @@ def export(ref, into) -> Path:
     return folder
 
 
-def load_row(row, args, app, baseline, old, old_plan) -> None:
+def load_row(row, args, app, baseline, old, old_plan, redis_client) -> None:
     """Load the row's baseline, its endpoint here and in the --before tree, the baseline again."""
     plan = row.plan
     # the discover baseline receives the same 1000 numbers (and ignores them)
     body = {"/plain": None, "/incr": "{}"}.get(plan.baseline, plan.variants[0][1])
     baseline_variants = [(headers_for(), body)]
-    row.baseline.append(
-        measure(baseline.base, plan.baseline, baseline_variants, args.seconds, args.connections)
-    )
-    row.result = measure(
-        app.base, plan.path, plan.variants, args.seconds, args.connections, plan.limit
-    )
+    row.baseline.append(measure(baseline, plan.baseline, baseline_variants, args, redis_client))
+    row.result = measure(app, plan.path, plan.variants, args, redis_client, plan.limit)
     if old is not None and old_plan is not None and not old_plan.skipped:
-        row.before = measure(
-            old.base, plan.path, old_plan.variants, args.seconds, args.connections, old_plan.limit
-        )
-    row.baseline.append(
-        measure(baseline.base, plan.baseline, baseline_variants, args.seconds, args.connections)
-    )
+        row.before = measure(old, plan.path, old_plan.variants, args, redis_client, old_plan.limit)
+    row.baseline.append(measure(baseline, plan.baseline, baseline_variants, args, redis_client))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -489,13 +528,14 @@ def main(argv: list[str] | None = None) -> None:
             servers.append(old)
         for server in servers:
             server.wait_ready()
+        client = redis.Redis.from_url(redis_url)
         rows = [
             Row(p) for p in prepare(app.base, redis_url) if not args.only or p.path in args.only
         ]
         old_plans = {p.path: p for p in prepare(old.base, old_env["REDIS_URL"])} if old else {}
         for row in rows:
             if not row.plan.skipped:
-                load_row(row, args, app, baseline, old, old_plans.get(row.plan.path))
+                load_row(row, args, app, baseline, old, old_plans.get(row.plan.path), client)
         report(args, app.shape(), args.before, rows)
     finally:
         for server in servers:
