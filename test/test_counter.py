@@ -79,3 +79,29 @@ class TestCounterUnderContention(TestBase):
         assert len(successes) == limit
         transactions = threads * attempts_each
         assert len(calls) >= transactions + threads - 1, "no transaction was retried"
+
+    def test_the_one_script_version_reaches_the_limit_exactly_in_one_try_each(self, round_trips):
+        threads, attempts_each, limit = 4, 100, 250
+        Counter("quota:warm").increment_below(1)  # the script is loaded: no NOSCRIPT retry
+        round_trips.clear()
+        start = threading.Barrier(threads, timeout=10)
+        successes = []
+
+        def worker():
+            counter = Counter("quota:shared")
+            start.wait()
+            for _ in range(attempts_each):
+                if counter.increment_below(limit):
+                    successes.append(1)
+
+        workers = [threading.Thread(target=worker) for _ in range(threads)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        assert Counter("quota:shared").view() == limit
+        assert len(successes) == limit
+        calls = [names for names in round_trips.names() if names[0] in ("EVALSHA", "EVAL")]
+        assert len(calls) == threads * attempts_each  # never retried
+        with pytest.raises(TypeError):
+            Counter("quota:shared").increment_below(True)
