@@ -19,9 +19,9 @@ from batfriend import config
 from batfriend.agent import Agent
 from batfriend.databases import get_redis
 from batfriend.errors import Unauthorized
+from batfriend.keys import SessionKeys
 from batfriend.rate_limiter import RateLimiter
 
-SESSION_PREFIX = "session:"
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = 5 * 60.0
 
@@ -30,13 +30,13 @@ class Doorman:
     """Lets agents in and out; ``ttl`` is a session's lifetime in seconds."""
 
     def __init__(self, ttl: float | None = None) -> None:
-        self._redis: Redis = get_redis(SESSION_PREFIX)
+        self._redis: Redis = get_redis(SessionKeys.PREFIX)
         self._ttl = config.BATFRIEND_SESSION_SECONDS if ttl is None else ttl
         self._login_failures = RateLimiter("login", LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW)
 
     def _session_key(self, token: str) -> str:
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{SESSION_PREFIX}{digest}"
+        return SessionKeys.session(digest)
 
     def login(self, username: str, password: str, now: float | None = None) -> tuple[str, float]:
         """Return ``(token, expires_at)``; Unauthorized if wrong, TooManyRequests if locked out."""

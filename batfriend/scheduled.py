@@ -28,20 +28,14 @@ from redis.commands.core import Script
 
 from batfriend.databases import get_redis
 from batfriend.errors import NotFound
-from batfriend.friends import MSG_PREFIX
+from batfriend.keys import MsgKeys
 from batfriend.message import Message
 from batfriend.scripts import get_script, run_pipeline
 from batfriend.worklist import Worklist
 
 DELIVERY = "delivery"
-SCHEDULED_PREFIX = f"{MSG_PREFIX}scheduled:"
 
 logger = logging.getLogger(__name__)
-
-
-def scheduled_key(message_id: str) -> str:
-    """Return the key of a waiting message's record: its msgpack Message."""
-    return f"{SCHEDULED_PREFIX}{message_id}"
 
 
 def delivery_payload(message: Message) -> str:
@@ -61,7 +55,7 @@ class ScheduledMessages:
     """Every message waiting for its ``deliver_at``, and the delivery worklist that wakes it."""
 
     def __init__(self) -> None:
-        self._redis: Redis = get_redis(MSG_PREFIX)
+        self._redis: Redis = get_redis(MsgKeys.PREFIX)
         self._worklist = Worklist(DELIVERY)
         self._replace = get_script(self._redis, "scheduled_replace")
 
@@ -76,7 +70,7 @@ class ScheduledMessages:
         added here. Returns the script's answer. One round trip when ``msg:`` and
         ``work:`` share a Redis; a refused send takes its worklist item back.
         """
-        keys = [*keys, scheduled_key(message.id)]
+        keys = [*keys, MsgKeys.scheduled(message.id)]
         item = [self._item(message)]
         if not self._worklist.uses(self._redis):
             outcome = send(keys=keys, args=args)
@@ -104,7 +98,7 @@ class ScheduledMessages:
         """
         when = time.time() if now is None else now
         due = max(deliver_at, when)
-        key = scheduled_key(message_id)
+        key = MsgKeys.scheduled(message_id)
         missing = NotFound(f"no scheduled message {message_id!r} of yours is waiting")
         while True:
             blob = self._redis.get(key)

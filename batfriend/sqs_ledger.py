@@ -27,9 +27,9 @@ from redis import Redis
 
 from batfriend.databases import DATABASE_DOWN, get_redis
 from batfriend.errors import Conflict
+from batfriend.keys import SqsKeys
 from batfriend.scripts import get_script
 
-SQS_PREFIX = "sqs:"
 # SQS keeps a message at most 14 days, so after that its id cannot come back.
 DONE_SECONDS = 14 * 24 * 3600.0
 # sqsd gives up on a request after its inactivity timeout (299 s by default).
@@ -45,14 +45,11 @@ class SqsLedger:
     """Which SQS messages are done or in progress; ``running``/``done`` are mark lifetimes."""
 
     def __init__(self, running: float = RUNNING_SECONDS, done: float = DONE_SECONDS) -> None:
-        self._redis: Redis = get_redis(SQS_PREFIX)
+        self._redis: Redis = get_redis(SqsKeys.PREFIX)
         self._running_ms = max(1, int(running * 1000))
         self._done_ms = max(1, int(done * 1000))
         self._begin = get_script(self._redis, "sqs_ledger_begin")
         self._release = get_script(self._redis, "sqs_ledger_release")
-
-    def _mark_key(self, msgid: str) -> str:
-        return f"{SQS_PREFIX}msg:{msgid}"
 
     def run_once(self, msgid: str, effect: Effect) -> bool:
         """Run ``effect(msgid)`` unless the message is done; True if it ran, False if done before.
@@ -60,7 +57,7 @@ class SqsLedger:
         Raises Conflict while another attempt at the same message is running.
         """
         token = secrets.token_hex(8)
-        state = self._begin(keys=[self._mark_key(msgid)], args=[token, self._running_ms])
+        state = self._begin(keys=[SqsKeys.mark(msgid)], args=[token, self._running_ms])
         if state == b"done":
             return False
         if state == b"busy":
@@ -69,16 +66,16 @@ class SqsLedger:
             effect(msgid)
         except BaseException:
             try:
-                self._release(keys=[self._mark_key(msgid)], args=[token])
+                self._release(keys=[SqsKeys.mark(msgid)], args=[token])
             except DATABASE_DOWN:
                 logger.warning("could not release SQS message %r; its mark will expire", msgid)
             raise
-        self._redis.set(self._mark_key(msgid), "done", px=self._done_ms)
+        self._redis.set(SqsKeys.mark(msgid), "done", px=self._done_ms)
         return True
 
     def view(self, msgid: str) -> str:
         """Return ``"new"``, ``"running"`` or ``"done"`` for a message id."""
-        mark = self._redis.get(self._mark_key(msgid))
+        mark = self._redis.get(SqsKeys.mark(msgid))
         if mark is None:
             return "new"
         return "done" if mark == b"done" else "running"

@@ -20,8 +20,7 @@ from redis import Redis
 
 from batfriend import config
 from batfriend.databases import DATABASE_DOWN, get_redis, longest_prefix, redis_url_for
-
-SWEEP_PREFIX = "watcher:"
+from batfriend.keys import SweepKeys
 
 # A repairer gets the names of the keys it owns that one SCAN step returned.
 Repairer = Callable[[list[str]], None]
@@ -35,7 +34,7 @@ class Sweeper:
     def __init__(self, repairers: dict[str, Repairer], count: int | None = None) -> None:
         self._repairers = dict(repairers)
         self._count = config.BATFRIEND_SWEEP_KEYS if count is None else count
-        self._redis: Redis = get_redis(SWEEP_PREFIX)
+        self._redis: Redis = get_redis(SweepKeys.PREFIX)
         by_url: dict[str, list[str]] = defaultdict(list)
         for prefix in sorted(self._repairers):
             by_url[redis_url_for(prefix)].append(prefix)
@@ -44,14 +43,11 @@ class Sweeper:
             (",".join(prefixes), get_redis(prefixes[0]), prefixes) for prefixes in by_url.values()
         ]
 
-    def _cursors_key(self) -> str:
-        return f"{SWEEP_PREFIX}sweep"
-
     def sweep(self) -> int:
         """Take one SCAN step on every swept Redis and repair what it returns; return its size."""
         seen = 0
         for field, client, prefixes in self._walks:
-            cursor = int(self._redis.hget(self._cursors_key(), field) or 0)
+            cursor = int(self._redis.hget(SweepKeys.cursors(), field) or 0)
             cursor, keys = client.scan(cursor, count=self._count)
             seen += len(keys)
             owned: dict[str, list[str]] = defaultdict(list)
@@ -67,5 +63,5 @@ class Sweeper:
                     raise
                 except Exception:
                     logger.exception("repairer for %r failed on %d keys", prefix, len(batch))
-            self._redis.hset(self._cursors_key(), field, cursor)
+            self._redis.hset(SweepKeys.cursors(), field, cursor)
         return seen

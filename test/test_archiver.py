@@ -7,8 +7,8 @@ from archive_base import ODD_BODIES, ArchiveTestBase, archived_ids
 from test_watcher_process import ROOT, environment
 
 from batfriend import config
-from batfriend.archive.archiver import Archiver
 from batfriend.archive.schema import archived_lobby_messages
+from batfriend.archiver import Archiver
 from batfriend.databases import SQL_DOWN, get_redis
 from batfriend.lobby import Lobby
 from batfriend.message import Message

@@ -9,8 +9,9 @@ from test_watcher_process import ROOT, environment, terminate, wait_until
 
 from base_test import TestBase
 from batfriend.databases import get_redis
+from batfriend.keys import MsgKeys
 from batfriend.messages import Messages
-from batfriend.scheduled import DELIVERY, SCHEDULED_PREFIX
+from batfriend.scheduled import DELIVERY
 from batfriend.worklist import Worklist
 
 RECIPIENTS = [f"bat{n}" for n in range(5)]
@@ -60,7 +61,7 @@ def assert_each_message_in_its_inbox_once(sent):
             seen += [m.id for m in page]
         assert sorted(seen) == sorted(ids), name
         assert unread == len(ids), name
-    assert get_redis("msg:").keys(f"{SCHEDULED_PREFIX}*") == [], "no record left waiting"
+    assert get_redis("msg:").keys(f"{MsgKeys.SCHEDULED}*") == [], "no record left waiting"
 
 
 class TestScheduledDeliveryProcesses(TestBase):

@@ -10,7 +10,7 @@ from test_app import assert_envelope
 from test_watcher import wait_until
 
 from base_test import TestBase
-from batfriend import config, watcher
+from batfriend import config, passes
 from batfriend.agent import Agent
 from batfriend.api import create_app
 from batfriend.databases import get_redis
@@ -65,7 +65,7 @@ def sqs_client():
 def jobs(monkeypatch):
     """A worklist "jobs" that the production watcher handles; returns the payloads it saw."""
     seen = []
-    monkeypatch.setitem(watcher.HANDLERS, "jobs", seen.append)
+    monkeypatch.setitem(passes.HANDLERS, "jobs", seen.append)
     return seen
 
 
@@ -148,7 +148,7 @@ class TestSqsEffects(TestBase):
 
     def test_the_sweep_task_runs_a_sweep_step(self, sqs_client, monkeypatch):
         swept = []
-        monkeypatch.setitem(watcher.REPAIRERS, "lobby:", swept.extend)
+        monkeypatch.setitem(passes.REPAIRERS, "lobby:", swept.extend)
         get_redis("lobby:").set("lobby:x", 1)
         assert post_task(sqs_client, "m-1", "sweep").status_code == 200
         assert swept == ["lobby:x"]
