@@ -37,6 +37,15 @@ TRANSACTION_GROUP = "Watcher"
 METRIC_PREFIX = "Custom/batfriend/"
 
 
+def register_application(timeout: float = 10.0) -> None:
+    """Connect to New Relic now (at most ``timeout`` s), so the first passes are recorded too."""
+    if not startup.new_relic_on():
+        return
+    import newrelic.agent
+
+    newrelic.agent.register_application(timeout=timeout)
+
+
 def active() -> bool:
     """Return whether metrics are recorded, so callers skip work that only feeds them."""
     return startup.new_relic_on()

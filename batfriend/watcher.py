@@ -13,7 +13,7 @@ import threading
 import time
 from types import FrameType
 
-from batfriend import config, migrate, passes
+from batfriend import config, migrate, monitoring, passes
 from batfriend.archiver import Archiver
 from batfriend.databases import DATABASE_DOWN, SQL_DOWN
 from batfriend.passes import REPAIRERS, Delivery, Handler
@@ -62,14 +62,16 @@ class MessageWatcher:
         self._tick = config.BATFRIEND_WATCHER_TICK if tick is None else tick
         self._max_backoff = max_backoff
         self._stopping = threading.Event()
+        self._signalled: signal.Signals | None = None
         self._archiver = Archiver() if archiver is None else archiver
         self._archive_every = (
             config.BATFRIEND_ARCHIVE_INTERVAL if archive_every is None else archive_every
         )
         self._next_archive = 0.0
 
-    def stop(self) -> None:
+    def stop(self, signum: signal.Signals | None = None) -> None:
         """Ask the loop to stop once the current batch is done (safe from a signal handler)."""
+        self._signalled = signum
         self._stopping.set()
 
     def deliver_pass(self, now: float | None = None, budget: float | None = None) -> int:
@@ -107,6 +109,7 @@ class MessageWatcher:
 
     def run(self) -> None:
         """Tick until ``stop()``: due work, one sweep step, archiving when due, then sleep."""
+        monitoring.register_application()
         logger.info(
             "watcher started: worklists %s, tick %.3gs",
             self._delivery.names or "none",
@@ -135,18 +138,24 @@ class MessageWatcher:
                 logger.info("database reachable again; watcher resumed")
                 outages = 0
             self._stopping.wait(max(0.0, self._tick - (time.monotonic() - started)))
+        if self._signalled is not None:
+            logger.info("%s received: stopped after the current batch", self._signalled.name)
         logger.info("watcher stopped")
+
+
+def handle_signals(watcher: MessageWatcher) -> None:
+    """Make SIGTERM and SIGINT stop ``watcher``; the handler only sets a flag (the loop logs)."""
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        watcher.stop(signal.Signals(signum))
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
 
 
 def serve(watcher: MessageWatcher) -> None:
     """Run ``watcher`` in this (main) thread until SIGTERM or SIGINT, then return."""
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("%s received: finishing the current batch", signal.Signals(signum).name)
-        watcher.stop()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    handle_signals(watcher)
     watcher.run()
 
 

@@ -1,12 +1,14 @@
 import json
 import logging
+import os
+import signal
 import threading
 import time
 
 from base_test import TEST_REDIS_URLS, TestBase
 from batfriend import config, databases
 from batfriend.databases import get_redis
-from batfriend.watcher import MessageWatcher, main
+from batfriend.watcher import MessageWatcher, handle_signals, main
 from batfriend.worklist import Worklist
 
 T = 1_000_000.0
@@ -154,3 +156,19 @@ class TestOperatorCommands(TestBase):
         main(["requeue", "jobs", "a", "nobody"])
         assert capsys.readouterr().out.strip() == "requeued 1 of 2"
         assert worklist.view() == {"pending": 1, "leased": 0, "dead": 1}
+
+
+class TestSignals(TestBase):
+    def test_the_handler_only_sets_a_flag_and_the_loop_logs_the_signal(self, caplog):
+        watcher = MessageWatcher({}, {}, tick=0.01)
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            handle_signals(watcher)
+            with caplog.at_level(logging.DEBUG):
+                os.kill(os.getpid(), signal.SIGTERM)
+                assert caplog.records == [], "nothing is logged inside a signal handler"
+                watcher.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        assert "SIGTERM received: stopped after the current batch" in caplog.text
