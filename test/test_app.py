@@ -7,15 +7,7 @@ from batfriend import databases
 from batfriend.api import MAX_BODY_BYTES, create_app
 from batfriend.api.service import BAT
 from batfriend.embedded import EmbeddedRedis
-
-
-def assert_envelope(response, status, code):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    error = response.get_json()["error"]
-    assert error["code"] == code
-    assert isinstance(error["message"], str) and error["message"]
-    return error
+from helpers import assert_envelope
 
 
 class TestServiceEndpoints(TestBase):

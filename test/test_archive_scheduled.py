@@ -2,10 +2,7 @@
 
 import time
 
-from archive_base import ArchiveTestBase, archived_ids
-from test_archiver import DAY, NOW, OLD, archiver, deliver
-from test_watcher import Running, wait_until
-
+from archive_base import DAY, NOW, OLD, ArchiveTestBase, archived_ids, archiver, deliver
 from batfriend.archiver import Archiver
 from batfriend.databases import get_redis
 from batfriend.keys import MsgKeys
@@ -13,6 +10,7 @@ from batfriend.messages import Messages
 from batfriend.scheduled import DELIVERY
 from batfriend.watcher import MessageWatcher
 from batfriend.worklist import Worklist
+from helpers import Running, wait_until
 from paging import page_all
 
 

@@ -186,3 +186,13 @@ def test_lua_is_read_by_the_one_loader_only():
 
 def test_the_checks_see_imports_inside_functions():
     assert "batfriend.api" in MODULES["batfriend.local"]  # imported inside main()
+
+
+def test_test_modules_never_import_one_another():
+    shared = {
+        f"{path.name}: {name}"
+        for path in ROOT.glob("test/*.py")
+        for name in imports_of(path)
+        if name.startswith("test_")
+    }
+    assert sorted(shared) == [], "shared helpers live in conftest.py or a helper module"

@@ -88,6 +88,7 @@ def run_with_agent(tmp_path):
     return result.stdout, audit.read_text()
 
 
+@pytest.mark.slow
 class TestNewRelicDeveloperMode(TestBase):
     def test_app_serves_and_watcher_passes_are_background_tasks(self, tmp_path):
         stdout, audit = run_with_agent(tmp_path)

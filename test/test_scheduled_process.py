@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from test_watcher_process import ROOT, environment, terminate, wait_until
+import pytest
 
 from base_test import TestBase
 from batfriend.databases import get_redis
@@ -13,6 +13,9 @@ from batfriend.keys import MsgKeys
 from batfriend.messages import Messages
 from batfriend.scheduled import DELIVERY
 from batfriend.worklist import Worklist
+from helpers import ROOT, environment, terminate, wait_until
+
+pytestmark = pytest.mark.slow  # starts processes
 
 RECIPIENTS = [f"bat{n}" for n in range(5)]
 EMPTY = {"pending": 0, "leased": 0, "dead": 0}

@@ -6,8 +6,6 @@ import threading
 import time
 
 import pytest
-from test_app import assert_envelope
-from test_watcher import wait_until
 
 from base_test import TestBase
 from batfriend import config, passes
@@ -18,24 +16,10 @@ from batfriend.errors import Conflict, NotFound
 from batfriend.messages import Messages
 from batfriend.sqs_ledger import SqsLedger
 from batfriend.worklist import Worklist
+from helpers import SCHEDULED_BODY, assert_envelope, post_task, sqsd_headers, wait_until
 
 # The package's "sqs" attribute is the blueprint, so fetch the module itself.
 sqs_api = importlib.import_module("batfriend.api.sqs")
-SCHEDULED_BODY = "elasticbeanstalk scheduled job"
-
-
-def sqsd_headers(msgid, task=None):
-    headers = {
-        "User-Agent": "aws-sqsd/3.0.4",
-        "X-Aws-Sqsd-Msgid": msgid,
-        "X-Aws-Sqsd-Receive-Count": "1",
-        "X-Aws-Sqsd-First-Received-At": "2026-01-01T00:00:00Z",
-        "X-Aws-Sqsd-Queue": "batfriend-worker",
-    }
-    if task is not None:
-        headers["X-Aws-Sqsd-Taskname"] = task
-        headers["X-Aws-Sqsd-Scheduled-At"] = "2026-01-01T00:00:00Z"
-    return headers
 
 
 def post_tick(client, msgid):
@@ -45,15 +29,6 @@ def post_tick(client, msgid):
 def post_system_message(client, msgid, to="bob", body="welcome"):
     message = {"type": "system_message", "to": to, "body": body}
     return client.post("/sqs", json=message, headers=sqsd_headers(msgid))
-
-
-def post_task(client, msgid, task):
-    return client.post(
-        "/sqs",
-        data=SCHEDULED_BODY,
-        content_type="application/json",
-        headers=sqsd_headers(msgid, task),
-    )
 
 
 @pytest.fixture
@@ -301,6 +276,7 @@ class TestSqsLedger(TestBase):
         assert ledger.run_once("m", nested) is True
         assert inside == ["running"]
 
+    @pytest.mark.slow
     def test_a_crashed_attempt_blocks_the_message_only_until_its_mark_expires(self):
         crash = (
             "import os; from batfriend.sqs_ledger import SqsLedger;"

@@ -2,7 +2,6 @@ import json
 import logging
 import os
 import signal
-import threading
 import time
 
 from base_test import TEST_REDIS_URLS, TestBase
@@ -10,32 +9,9 @@ from batfriend import config, databases
 from batfriend.databases import get_redis
 from batfriend.watcher import MessageWatcher, handle_signals, main
 from batfriend.worklist import Worklist
+from helpers import Running, wait_until
 
 T = 1_000_000.0
-
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-class Running:
-    """A watcher's run() loop in a background thread, stopped and joined on exit."""
-
-    def __init__(self, watcher):
-        self.watcher = watcher
-        self.thread = threading.Thread(target=watcher.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.watcher.stop()
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive()
 
 
 class TestDeliverPass(TestBase):
