@@ -1,12 +1,8 @@
 """``Doorman``: issues, checks and revokes session tokens.
 
-A token is 32 random bytes from ``secrets`` (256 bits), shown to the client
-once. Redis keeps only its SHA-256, so a copy of the database holds no usable
-token, and the look-up by digest needs no comparison of secrets.
-
-Failed logins are counted per username (10 per 5 minutes). Once a username
-has used them up, every login for it gets 429 until the window ends, the right
-password included, so the answer never tells a guesser which password is right.
+Redis keeps only a token's SHA-256, so a copy of the database holds no usable
+token. A username that used up its failed logins gets 429 for every login until
+the window ends, the right password included, so the answer tells a guesser nothing.
 """
 
 import hashlib

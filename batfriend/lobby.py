@@ -1,14 +1,8 @@
 """``Lobby``: a room with members, their presence and a history whose recent part is in Redis.
 
-A lobby is four keys in the ``lobby:`` family: an info hash (it exists once
-someone has joined), the members (a ZSET scored by when each was last seen, so
-presence is a range query), and the history, kept like an inbox (a ZSET of ids
-with all scores 0, walked by ``ZREVRANGEBYLEX``, plus a HASH of msgpack
-messages). Redis keeps the most recent ``history_cap`` messages: a post that
-passes the cap flags the lobby in ``lobby:_overflowing`` (``_`` is never in a
-lobby name) and the archiver moves the oldest to SQL, removing them from Redis
-only once SQL has them, so nothing pushed out is lost. History pages continue
-into SQL seamlessly (``batfriend.archive``).
+Presence is membership: the members ZSET is scored by when each was last seen.
+Redis keeps the most recent ``history_cap`` messages; a post past the cap flags
+the lobby for the archiver, which removes messages only once SQL has them.
 """
 
 import functools

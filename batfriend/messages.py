@@ -1,21 +1,9 @@
 """``Messages``: one agent's inbox, paged newest first, with an exact unread count.
 
-An inbox is three keys in the ``msg:`` family: an index of ids (a ZSET whose
-scores are all 0, so ``ZREVRANGEBYLEX`` walks it newest first and a cursor is
-simply the last id seen), the stored messages (a HASH id -> msgpack) and the
-unread ids (a SET, so the unread count is its size and can never drift).
-Delivering is idempotent by id; a send is that delivery gated, in the same Lua
-call, by the friendship and the sender's sliding window of sends. A send with a
-future ``deliver_at`` passes the same gate and then waits as a scheduled message
-(``batfriend.scheduled``) until the watcher delivers it. A page is one Lua call
-too: ids, bodies, unread flags and the unread count.
-
-Messages older than the retention window move to SQL (``batfriend.archive``):
-an index of inboxes by their oldest message tells the archiver where to look,
-and a page that reaches past what Redis holds continues in SQL. Read state stays
-in the unread set for archived messages too, so the count stays exact. Every way
-into an inbox (a send, a system message, a scheduled message arriving, whose id
-may be older than what was archived already) keeps that index up to date.
+Delivering is idempotent by id; the unread count is the size of the unread set,
+so it cannot drift; every way into an inbox (send, system message, scheduled
+arrival, whose id may be older than what was archived) keeps the archiver's
+index of inboxes up to date.
 """
 
 import dataclasses

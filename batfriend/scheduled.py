@@ -1,20 +1,10 @@
 """``ScheduledMessages``: messages sent with a future ``deliver_at``, waiting for it.
 
-A waiting message is a record in the ``msg:`` family, ``msg:scheduled:<id>``
-(the msgpack Message, kept once), written by the send's own Lua call, plus an
-item on the ``delivery`` worklist (``work:delivery:``) due at ``deliver_at``,
-whose payload only names the message and its recipient. The two families may
-live on different Redis servers, so no script touches both: the send stores the
-record atomically and adds the worklist item in the same round trip (a pipeline)
-when they share a Redis, or right after it when they do not. A record whose item
-went missing (a crash in between, a lost write) is put back by the sweep's
-repairer ``requeue_missing``. The watcher's handler (``messages.deliver_due``)
-moves the record into the inbox in one Lua call, so delivery happens once.
-
-Rescheduling changes the record and the item's due time. Delivery goes by the
-worklist: an item claimed is delivered. So a postponement moves the item first
-and refuses (not found) when the item is already claimed; an expedition changes
-the record first, so whatever delivers it delivers the new ``deliver_at``.
+No script touches both ``msg:`` and ``work:`` (they may live on different
+Redis servers): the send's Lua call writes the record and the worklist item is
+added beside it; the sweep re-queues a record whose item is missing. A
+postponement moves the item first (refused once claimed); an expedition
+changes the record first.
 """
 
 import dataclasses

@@ -1,22 +1,8 @@
 """``SqsLedger``: runs the effect of each SQS message once, keyed by its ``X-Aws-Sqsd-Msgid``.
 
-SQS delivers at least once: sqsd may POST the same message twice, even at the
-same time on two instances. The ledger keeps one mark per message id under
-``sqs:msg:<id>``: absent, ``running:<token>`` while an attempt is under way
-(it expires, so a crashed attempt does not block the message for ever), or
-``done`` (kept as long as SQS can still deliver the message).
-
-- done → the effect is skipped and sqsd is told 200;
-- running → ``Conflict`` (409), so sqsd retries later and nothing is lost;
-- absent → mark it running, run the effect, mark it done; if the effect
-  fails, the running mark is dropped so sqsd's retry runs it again.
-
-The effect and the done mark live in different places (a pass over several
-worklists, another shard), so they cannot be one atomic write. Instead every
-effect is idempotent by message id: a crash after the effect and before the
-done mark makes the retry run it again with the same id, and that second run
-finds nothing left to do (worklist passes only take what is still due; a
-message written by an effect takes its id from the SQS message id).
+A mark per id: absent, ``running:<token>`` (it expires, so a crashed attempt
+blocks nothing for ever) or ``done``. The effect and the mark cannot be one
+atomic write, so every effect must be idempotent by message id.
 """
 
 import logging

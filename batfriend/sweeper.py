@@ -1,15 +1,9 @@
 """``Sweeper``: walks every key with SCAN, a bounded number per call, and hands keys to repairers.
 
-Repairers are registered by key prefix; a key goes to the repairer with the
-longest prefix it starts with, in batches (one call per repairer per sweep).
-Each Redis that holds a repaired family is walked from its own SCAN cursor,
-kept in the hash ``watcher:sweep`` (field: that Redis's prefixes), so the walk
-goes on where it stopped after a restart and covers the whole keyspace at a
-steady rate. A repairer's failure is logged and that stretch is repaired on
-the next lap; an unreachable database stops the step before its cursor moves.
-SCAN returns every key that exists for a whole lap at least once,
-and may return one twice, so repairers must be idempotent. Two sweepers may
-share a cursor: at worst a stretch is swept twice, never skipped.
+Each swept Redis has its own cursor, moved only after that step's repairs (an
+unreachable database stops the step first), so a restart goes on where it
+stopped and nothing is skipped. SCAN may return a key twice: repairers must be
+idempotent.
 """
 
 import logging

@@ -1,17 +1,9 @@
 """``Worklist``: work items in a ZSET scored by due time, claimed under a lease.
 
-One worklist is five keys under ``work:<name>:``: ``due`` (id → due time),
-``leased`` (id → lease deadline), ``payloads`` (id → payload), ``attempts``
-(id → failed attempts) and ``dead`` (id → when it was dead-lettered). An id is
-in exactly one of the three sets while its payload exists, so nothing is ever
-dropped: an item leaves only through ``complete``.
-
-A claim moves due items to ``leased`` in one Lua call, so two workers never hold
-the same item. A worker that dies leaves its items leased; when the lease runs
-out, the next claim counts a failed attempt and makes them due again. After
-``attempts`` failed attempts an item is dead-lettered, for an operator to list
-and requeue. Work must be idempotent: a worker can die after doing an item and
-before completing it, and the item is then done again.
+An id is in exactly one of due, leased and dead while its payload exists, and
+leaves only through ``complete``. A claim is one Lua call, so no two workers
+hold an item; an expired lease counts as a failed attempt. Work must be
+idempotent: a worker can die after doing an item and before completing it.
 """
 
 import re
