@@ -7,6 +7,7 @@ the lobby for the archiver, which removes messages only once SQL has them.
 
 import functools
 import json
+import operator
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from redis.client import Pipeline
 from redis.commands.core import Script
 
 from batfriend.archive.boundary import (
+    forget_batch,
     load_batch,
     merge_page,
     next_before,
@@ -28,7 +30,7 @@ from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
 from batfriend.keys import LobbyKeys
 from batfriend.message import Message, load_page, message_millisecond, newest_first_bound
-from batfriend.scripts import get_script, run_pipeline
+from batfriend.scripts import get_script
 
 HISTORY_CAP = 1000
 ONLINE_WINDOW = 60.0
@@ -226,7 +228,7 @@ class Lobby:
         ]
         forget = get_script(redis, "lobby_forget")
         sources = [
-            (LobbyKeys.bodies(name), functools.partial(_queue_forget, forget, name, history_cap))
+            (LobbyKeys.bodies(name), functools.partial(_queue_forget, forget, history_cap, name))
             for name in names
         ]
         return load_batch(redis, sources, candidates, limit)
@@ -234,23 +236,14 @@ class Lobby:
     @classmethod
     def forget(cls, messages: list[Message], history_cap: int) -> int:
         """Remove messages SQL has committed from their lobbies in one round trip; count them."""
-        by_lobby: dict[str, list[str]] = {}
-        for message in messages:
-            if message.lobby is not None:
-                by_lobby.setdefault(message.lobby, []).append(message.id)
-
         redis = get_redis(LobbyKeys.PREFIX)
         forget = get_script(redis, "lobby_forget")
-
-        def queue(pipeline: Pipeline) -> None:
-            for name, ids in by_lobby.items():
-                _queue_forget(forget, name, history_cap, pipeline, ids)
-
-        return sum(run_pipeline(redis, queue))
+        queue_forget = functools.partial(_queue_forget, forget, history_cap)
+        return forget_batch(redis, messages, operator.attrgetter("lobby"), queue_forget)
 
 
 def _queue_forget(
-    forget: Script, name: str, history_cap: int, pipeline: Pipeline, ids: list[str]
+    forget: Script, history_cap: int, name: str, pipeline: Pipeline, ids: list[str]
 ) -> None:
     """Queue the removal of archived ``ids`` (and unflagging lobby ``name`` once within its cap)."""
     newest = max(map(message_millisecond, ids), default=0)

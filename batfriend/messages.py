@@ -9,6 +9,7 @@ index of inboxes up to date.
 import dataclasses
 import functools
 import math
+import operator
 import time
 
 from redis import Redis
@@ -18,6 +19,7 @@ from redis.commands.core import Script
 from batfriend import config
 from batfriend.agency import Agency
 from batfriend.archive.boundary import (
+    forget_batch,
     load_batch,
     merge_page,
     next_before,
@@ -36,7 +38,7 @@ from batfriend.message import (
     newest_first_bound,
 )
 from batfriend.scheduled import ScheduledMessages, read_delivery_payload
-from batfriend.scripts import get_script, run_pipeline
+from batfriend.scripts import get_script
 
 SEND_WINDOW = 60.0
 # How long an outside id (an SQS message id) keeps naming the message it delivered:
@@ -213,19 +215,9 @@ class Messages:
     @classmethod
     def forget(cls, messages: list[Message]) -> int:
         """Remove messages SQL has committed from their inboxes in one round trip; count them."""
-        by_owner: dict[str, list[str]] = {}
-        for message in messages:
-            if message.to is not None:
-                by_owner.setdefault(message.to, []).append(message.id)
-
         redis = get_redis(MsgKeys.PREFIX)
-        forget = get_script(redis, "messages_forget")
-
-        def queue(pipeline: Pipeline) -> None:
-            for owner, ids in by_owner.items():
-                _queue_forget(forget, owner, pipeline, ids)
-
-        return sum(run_pipeline(redis, queue))
+        queue_forget = functools.partial(_queue_forget, get_script(redis, "messages_forget"))
+        return forget_batch(redis, messages, operator.attrgetter("to"), queue_forget)
 
 
 def _queue_forget(forget: Script, owner: str, pipeline: Pipeline, ids: list[str]) -> None:

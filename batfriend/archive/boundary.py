@@ -92,3 +92,26 @@ def load_batch(
 
     replies = run_pipeline(client, queue)[: len(taken)]
     return [message for blobs in replies for message in load_page(blobs)]
+
+
+def forget_batch(
+    client: Redis,
+    messages: list[Message],
+    container: Callable[[Message], str | None],
+    queue_forget: Callable[[str, Pipeline, list[str]], None],
+) -> int:
+    """Remove committed ``messages`` from their inboxes or lobbies in one round trip; count them.
+
+    ``container`` names a message's inbox or lobby; ``queue_forget`` queues one's removal.
+    """
+    by_container: dict[str, list[str]] = {}
+    for message in messages:
+        name = container(message)
+        if name is not None:
+            by_container.setdefault(name, []).append(message.id)
+
+    def queue(pipeline: Pipeline) -> None:
+        for name, ids in by_container.items():
+            queue_forget(name, pipeline, ids)
+
+    return sum(run_pipeline(client, queue))
