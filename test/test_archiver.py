@@ -156,6 +156,18 @@ class TestLobbies(ArchiveTestBase):
         assert moved == 500
         assert kinds == ["inbox", "lobby", "inbox", "lobby", "lobby"]
 
+    def test_archiving_makes_no_inbox_or_lobby_objects_to_learn_key_names(self, monkeypatch):
+        post("bats", 150, OLD, cap=50)
+        deliver("bob", 30, OLD)
+        deliver("carol", 20, OLD)
+
+        def refuse(self, *args, **kwargs):
+            raise AssertionError("the archiver built a model object")
+
+        monkeypatch.setattr(Messages, "__init__", refuse)
+        monkeypatch.setattr(Lobby, "__init__", refuse)
+        assert archiver(history_cap=50).archive_pass(now=NOW) == 150
+
 
 class TestCrashes(ArchiveTestBase):
     def setup_backlog(self):
