@@ -7,14 +7,13 @@ from typing import Any
 
 import msgpack
 from redis import Redis
-from redis.client import Pipeline
 
 from batfriend.databases import get_redis
 from batfriend.errors import Conflict, NotFound
+from batfriend.keys import AgentKeys
 from batfriend.passwords import hash_password, verify_password
 from batfriend.scripts import get_script
-
-AGENT_PREFIX = "agent:"
+from batfriend.session import Session, read_along
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +65,6 @@ class AgentSnapshot:
         return cls(username, display_name, float(created_at))
 
 
-def agent_key(username: str) -> str:
-    """Return the key of an agent's hash."""
-    return f"{AGENT_PREFIX}{username}"
-
-
-def agent_index_key() -> str:
-    """Return the key of the ZSET of every username, scored by creation time."""
-    return f"{AGENT_PREFIX}index"
-
-
 def snapshot_from_fields(fields: list[bytes | None]) -> AgentSnapshot | None:
     """Build a snapshot from ``HMGET username display_name created_at``; None if absent."""
     username, display_name, created_at = fields
@@ -93,12 +82,9 @@ class Agent:
     def __init__(self, username: str) -> None:
         if type(username) is not str:
             raise TypeError("username must be a str")
-        self._redis: Redis = get_redis(AGENT_PREFIX)
+        self._redis: Redis = get_redis(AgentKeys.PREFIX)
         self._username = username
         self._register = get_script(self._redis, "agent_register")
-
-    def _agent_key(self) -> str:
-        return agent_key(self._username)
 
     def register(
         self, password: str, display_name: str | None = None, now: float | None = None
@@ -107,7 +93,7 @@ class Agent:
         created_at = time.time() if now is None else now
         shown = display_name or self._username
         created = self._register(
-            keys=[self._agent_key(), agent_index_key()],
+            keys=[AgentKeys.agent(self._username), AgentKeys.index()],
             args=[self._username, shown, hash_password(password), repr(created_at)],
         )
         if not created:
@@ -116,24 +102,16 @@ class Agent:
 
     def check_password(self, password: str) -> bool:
         """Return whether ``password`` is this agent's; unknown agents cost the same time."""
-        stored = self._redis.hget(self._agent_key(), "password")
+        stored = self._redis.hget(AgentKeys.agent(self._username), "password")
         return verify_password(password, stored.decode() if stored is not None else None)
 
-    @property
-    def redis(self) -> Redis:
-        """The client of this agent's Redis (for ``Session.along``)."""
-        return self._redis
+    def view(self, session: Session | None = None) -> AgentSnapshot:
+        """Return the agent's public snapshot; raise NotFound if there is no such agent.
 
-    def view(self) -> AgentSnapshot:
-        """Return the agent's public snapshot; raise NotFound if there is no such agent."""
-        return self.view_from(self._redis.hmget(self._agent_key(), SNAPSHOT_FIELDS))
-
-    def queue_view(self, pipeline: Pipeline) -> None:
-        """Queue the read ``view`` makes, on a pipeline of ``redis``."""
-        pipeline.hmget(self._agent_key(), SNAPSHOT_FIELDS)
-
-    def view_from(self, fields: list[bytes | None]) -> AgentSnapshot:
-        """Return the snapshot the read ``queue_view`` queued answered; NotFound if absent."""
+        With ``session``, its check shares the read's round trip (``Session.along``).
+        """
+        key = AgentKeys.agent(self._username)
+        (fields,) = read_along(session, self._redis, lambda p: p.hmget(key, SNAPSHOT_FIELDS))
         snapshot = snapshot_from_fields(fields)
         if snapshot is None:
             raise NotFound(f"no agent named {self._username!r}")

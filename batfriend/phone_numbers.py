@@ -16,6 +16,8 @@ from redis.client import Pipeline
 
 from batfriend.databases import get_redis
 from batfriend.errors import Conflict, Unavailable
+from batfriend.keys import PhoneKeys
+from batfriend.session import Session, read_along
 
 PHONE_NAME = "phone"
 
@@ -48,12 +50,6 @@ class PhoneNumberContext:
         if exc_type is None and not self._read_only:
             self.commit()
 
-    def _owners_key(self) -> str:
-        return f"{self._name}:owners"
-
-    def _agents_key(self) -> str:
-        return f"{self._name}:agents"
-
     def _check_writable(self, verb: str) -> None:
         if self._read_only:
             raise RuntimeError(
@@ -68,7 +64,7 @@ class PhoneNumberContext:
         new_ids = [i for i in dict.fromkeys(ids) if i not in self._data]
         if not new_ids:
             return
-        values = self._redis.hmget(self._owners_key(), new_ids)
+        values = self._redis.hmget(PhoneKeys.owners(self._name), new_ids)
         owners = [v if v is None else v.decode() for v in values]
         self._data.update(zip(new_ids, owners, strict=True))
 
@@ -84,7 +80,7 @@ class PhoneNumberContext:
 
     def number_of(self, username: str) -> str | None:
         """Return the number ``username`` owns, or None."""
-        number = self._redis.hget(self._agents_key(), username)
+        number = self._redis.hget(PhoneKeys.agents(self._name), username)
         return None if number is None else number.decode()
 
     def update(self, owners: dict[str, str | None]) -> None:
@@ -113,12 +109,12 @@ class PhoneNumberContext:
         released = {self._stored[p] for p in changed} - {None} - numbers_of.keys()
         pipe = self._redis.pipeline(transaction=True)
         if assigned:
-            pipe.hset(self._owners_key(), mapping=assigned)
-            pipe.hset(self._agents_key(), mapping=numbers_of)
+            pipe.hset(PhoneKeys.owners(self._name), mapping=assigned)
+            pipe.hset(PhoneKeys.agents(self._name), mapping=numbers_of)
         if freed:
-            pipe.hdel(self._owners_key(), *freed)
+            pipe.hdel(PhoneKeys.owners(self._name), *freed)
         if released:
-            pipe.hdel(self._agents_key(), *released)
+            pipe.hdel(PhoneKeys.agents(self._name), *released)
         pipe.execute()
         self._stored.clear()
 
@@ -138,14 +134,11 @@ class PhoneNumbers:
         self._lock_timeout = lock_timeout
         self._lock_wait = lock_wait
 
-    def _lock_key(self) -> str:
-        return f"{self._name}:lock"
-
     @contextmanager
     def transact(self) -> Iterator[PhoneNumberContext]:
         """Yield a writable context while holding the book's lock; commit when the block ends."""
         lock = self._redis.lock(
-            self._lock_key(),
+            PhoneKeys.lock(self._name),
             timeout=self._lock_timeout,
             blocking_timeout=self._lock_wait,
             sleep=0.01,
@@ -154,7 +147,7 @@ class PhoneNumbers:
         )
         if not lock.acquire():
             raise Unavailable(
-                f"the phone book is busy (lock {self._lock_key()!r} held for over"
+                f"the phone book is busy (lock {PhoneKeys.lock(self._name)!r} held for over"
                 f" {self._lock_wait:g} s); try again in a moment"
             )
         try:
@@ -182,20 +175,18 @@ class PhoneNumbers:
                 changes[old] = None
             numbers.update(changes)
 
-    def discover(self, phones: list[str]) -> dict[str, str]:
-        """Return ``{phone: username}`` for the numbers in ``phones`` agents own, in one HMGET."""
-        return self.view().owners(phones)
+    def discover(self, phones: list[str], session: Session | None = None) -> dict[str, str]:
+        """Return ``{phone: username}`` for the numbers in ``phones`` agents own, in one HMGET.
 
-    @property
-    def redis(self) -> Redis:
-        """The client of the book's Redis (for ``Session.along``)."""
-        return self._redis
+        With ``session``, its check shares the HMGET's round trip (``Session.along``).
+        """
+        if type(phones) is not list or not set(map(type, phones)) <= {str}:
+            raise TypeError("discover needs a list of str phone numbers")
+        phones = list(dict.fromkeys(phones))
 
-    def queue_discover(self, pipeline: Pipeline, phones: list[str]) -> None:
-        """Queue ``discover``'s one HMGET, on a pipeline of ``redis``; no repeats in ``phones``."""
-        pipeline.hmget(f"{self._name}:owners", phones)
+        def read(pipeline: Pipeline) -> None:
+            if phones:
+                pipeline.hmget(PhoneKeys.owners(self._name), phones)
 
-    @staticmethod
-    def discovered(phones: list[str], owners: list[bytes | None]) -> dict[str, str]:
-        """Return ``{phone: username}`` from the HMGET ``queue_discover`` queued."""
+        owners = (read_along(session, self._redis, read) or [[]])[0]
         return {p: o.decode() for p, o in zip(phones, owners, strict=True) if o is not None}

@@ -8,7 +8,7 @@ import pytest
 from base_test import TestBase
 from batfriend import config, databases
 from batfriend.databases import get_redis
-from batfriend.doorman import SESSION_PREFIX
+from batfriend.keys import MsgKeys, SessionKeys
 from batfriend.messages import Messages
 from batfriend.phone_numbers import PhoneNumbers
 from batfriend.scheduled import DELIVERY
@@ -37,7 +37,7 @@ def agents(signup, befriend):
 
 def session_key(headers):
     token = headers["Authorization"].removeprefix("Bearer ")
-    return SESSION_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+    return SessionKeys.session(hashlib.sha256(token.encode()).hexdigest())
 
 
 class TestSessionInTheOperationsRoundTrip(TestBase):
@@ -64,7 +64,7 @@ class TestSessionInTheOperationsRoundTrip(TestBase):
     ):
         # another process's logout, or the session's expiry: this process still knows the token
         assert client.post(path, json=body, headers=agents).status_code == 200
-        assert get_redis(SESSION_PREFIX).delete(session_key(agents)) == 1
+        assert get_redis(SessionKeys.PREFIX).delete(session_key(agents)) == 1
         response = client.post(path, json=body, headers=agents)
         assert response.status_code == 401
         assert "messages" not in response.get_json() and "matches" not in response.get_json()
@@ -77,16 +77,16 @@ class TestSessionInTheOperationsRoundTrip(TestBase):
     def test_sessions_on_another_redis_are_checked_first(
         self, client, agents, spare_redis, monkeypatch, round_trips
     ):
-        session = get_redis(SESSION_PREFIX).get(session_key(agents))
+        session = get_redis(SessionKeys.PREFIX).get(session_key(agents))
         monkeypatch.setattr(config, "BATFRIEND_REDIS_SHARDS", {"session": spare_redis.url})
         databases.reset()
         try:
-            get_redis(SESSION_PREFIX).set(session_key(agents), session)
+            get_redis(SessionKeys.PREFIX).set(session_key(agents), session)
             assert client.post("/messages/inbox", json={}, headers=agents).status_code == 200
             round_trips.clear()
             assert client.post("/messages/inbox", json={}, headers=agents).status_code == 200
             assert round_trips.names() == [["GET"], ["EVALSHA"]]
-            get_redis(SESSION_PREFIX).delete(session_key(agents))
+            get_redis(SessionKeys.PREFIX).delete(session_key(agents))
             assert client.post("/messages/inbox", json={}, headers=agents).status_code == 401
         finally:
             monkeypatch.undo()
@@ -107,11 +107,11 @@ class TestSendChecksTheSessionInItsScript(TestBase):
         send = {"to": "bob", "body": "hi"} | ({"deliver_at": time.time() + 3600} if later else {})
         assert client.post("/messages/send", json=send, headers=agents).status_code == 201
         inbox, pending = Messages("bob").page(), Worklist(DELIVERY).view()["pending"]
-        sends = get_redis("msg:").zcard("msg:sent:alice")
-        assert get_redis(SESSION_PREFIX).delete(session_key(agents)) == 1
+        sends = get_redis(MsgKeys.PREFIX).zcard(MsgKeys.sent("alice"))
+        assert get_redis(SessionKeys.PREFIX).delete(session_key(agents)) == 1
         response = client.post("/messages/send", json=send, headers=agents)
         assert response.status_code == 401
         assert response.get_json()["error"]["code"] == "unauthorized"
         assert Messages("bob").page() == inbox
         assert Worklist(DELIVERY).view()["pending"] == pending
-        assert get_redis("msg:").zcard("msg:sent:alice") == sends
+        assert get_redis(MsgKeys.PREFIX).zcard(MsgKeys.sent("alice")) == sends

@@ -8,10 +8,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from base_test import TestBase
 from batfriend import config, databases
 from batfriend.api.service import BAT
 from batfriend.embedded import free_port
+
+pytestmark = pytest.mark.slow  # starts processes
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_READY = "WSGI app 0 (mountpoint='') ready"

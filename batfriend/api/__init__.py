@@ -52,7 +52,7 @@ def create_app(expose_sqs: bool | None = None, log_requests: bool | None = None)
     ``log_requests`` (default: unless under uWSGI, whose log-format writes the line in C)
     logs one line per request from Python.
     """
-    app = flask.Flask("batfriend")
+    app = flask.Flask("batfriend", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False

@@ -3,7 +3,7 @@
 import flask
 
 from batfriend.agent import Agent
-from batfriend.api.auth import agent_session, bearer_token, require_agent
+from batfriend.api.auth import agent_session, bearer_token
 from batfriend.api.validation import get_str, get_username, json_body
 from batfriend.doorman import Doorman
 
@@ -34,9 +34,11 @@ def login() -> flask.Response:
 @agents.post("/logout")
 def logout() -> flask.Response:
     """End the caller's session at once."""
-    require_agent()
+    token = bearer_token()
+    doorman = Doorman()
+    doorman.check(token)
     json_body(allowed=())
-    Doorman().logout(bearer_token())
+    doorman.logout(token)
     return flask.jsonify({})
 
 
@@ -45,6 +47,5 @@ def view() -> flask.Response:
     """Show an agent's public profile."""
     session = agent_session()
     body = json_body(allowed=("username",))
-    agent = Agent(get_username(body, "username"))
-    (fields,) = session.along(agent.redis, agent.queue_view)
-    return flask.jsonify(agent.view_from(fields).to_dict())
+    username = get_username(body, "username")
+    return flask.jsonify(Agent(username).view(session).to_dict())

@@ -1,12 +1,10 @@
 """Messages: send (now or later), reschedule, read the inbox page by page, mark read."""
 
-from typing import Any
-
 import flask
 
 from batfriend.api.auth import agent_session, require_agent
 from batfriend.api.validation import (
-    get_int,
+    get_page,
     get_str,
     get_str_list,
     get_time,
@@ -19,16 +17,7 @@ from batfriend.scheduled import ScheduledMessages
 
 messages = flask.Blueprint("messages", __name__)
 
-MAX_PAGE = 100
-DEFAULT_PAGE = 50
 MAX_READ_IDS = 1000
-
-
-def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
-    """Return a page request's ``(before, limit)``: the cursor, and 1-100 (default 50)."""
-    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
-    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
-    return before, limit or DEFAULT_PAGE
 
 
 @messages.post("/messages/send")
@@ -39,9 +28,7 @@ def send() -> tuple[flask.Response, int]:
     to = get_username(body, "to")
     text = get_str(body, "body", max_length=MAX_BODY_LENGTH)
     deliver_at = get_time(body, "deliver_at", required=False)
-    inbox = Messages(to)
-    guard = session.guard(inbox.redis)
-    message = inbox.send(session.username, text, deliver_at, session_key=guard)
+    message = Messages(to).send(session.username, text, deliver_at, session=session)
     return flask.jsonify(
         {"id": message.id, "sent_at": message.sent_at, "deliver_at": message.deliver_at}
     ), 201
@@ -64,11 +51,7 @@ def inbox() -> flask.Response:
     session = agent_session()
     body = json_body(allowed=("before", "limit"))
     before, limit = get_page(body)
-    inbox = Messages(session.username)
-    (reply,) = session.along(
-        inbox.redis, lambda pipeline: inbox.queue_page(pipeline, before, limit)
-    )
-    page, next_before, unread = inbox.page_dicts_from(reply, before, limit)
+    page, next_before, unread = Messages(session.username).page_dicts(before, limit, session)
     return flask.jsonify({"messages": page, "unread": unread, "next_before": next_before})
 
 

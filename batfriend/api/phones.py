@@ -26,7 +26,5 @@ def discover() -> flask.Response:
     """Return which of the given numbers belong to agents, and to whom."""
     session = agent_session()
     body = json_body(allowed=("phones",))
-    numbers = list(dict.fromkeys(get_phone_list(body, "phones", max_items=DISCOVER_MAX_PHONES)))
-    book = PhoneNumbers()
-    (owners,) = session.along(book.redis, lambda pipeline: book.queue_discover(pipeline, numbers))
-    return flask.jsonify({"matches": book.discovered(numbers, owners)})
+    numbers = get_phone_list(body, "phones", max_items=DISCOVER_MAX_PHONES)
+    return flask.jsonify({"matches": PhoneNumbers().discover(numbers, session)})
