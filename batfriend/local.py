@@ -14,12 +14,21 @@ import signal
 import threading
 from types import FrameType
 
+from werkzeug.serving import WSGIRequestHandler
+
 from batfriend import config, databases
 from batfriend.embedded import EmbeddedRedis
 from batfriend.startup import configure
 from batfriend.watcher import MessageWatcher
 
 logger = logging.getLogger("batfriend.local")
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, without its version (and Python's) in the ``Server`` header."""
+
+    def version_string(self) -> str:
+        return "batfriend"
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -54,7 +63,9 @@ def main(argv: list[str] | None = None) -> None:
             logger.info("watcher running in a background thread (--no-watcher turns it off)")
         from batfriend.api import create_app  # after configure(): New Relic precedes Flask
 
-        create_app().run(host="0.0.0.0", port=config.PORT, threaded=True)
+        create_app().run(
+            host="0.0.0.0", port=config.PORT, threaded=True, request_handler=_RequestHandler
+        )
     except KeyboardInterrupt:
         pass
     finally:

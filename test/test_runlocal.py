@@ -50,6 +50,8 @@ class TestRunlocal(TestBase):
             content_type, body = wait_for(f"http://127.0.0.1:{port}/status", time.monotonic() + 20)
             assert content_type == "text/plain"
             assert body == BAT
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5) as response:
+                assert response.headers["Server"] == "batfriend"  # no Werkzeug/Python versions
             recorded = (tmp_path / EMBEDDED_URL_FILE).read_text()
             assert recorded.startswith("redis://127.0.0.1:")
             pid = int((tmp_path / "embedded-redis.pid").read_text())

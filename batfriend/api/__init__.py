@@ -9,6 +9,7 @@ from batfriend import config
 from batfriend.api.agents import agents
 from batfriend.api.errors import install_error_handlers
 from batfriend.api.friends import friends
+from batfriend.api.headers import add_security_headers
 from batfriend.api.lobbies import lobbies
 from batfriend.api.messages import messages
 from batfriend.api.phones import phones
@@ -52,4 +53,5 @@ def create_app(expose_sqs: bool | None = None) -> flask.Flask:
     install_error_handlers(app)
     app.before_request(_start_timer)
     app.after_request(_log_request)
+    app.after_request(add_security_headers)
     return app
