@@ -4,7 +4,7 @@ import flask
 
 from batfriend.agent import Agent
 from batfriend.api.auth import bearer_token, require_agent
-from batfriend.api.validation import get_str, get_username, json_body
+from batfriend.api.validation import get_display_name, get_str, get_username, json_body
 from batfriend.doorman import Doorman
 
 agents = flask.Blueprint("agents", __name__)
@@ -16,7 +16,7 @@ def register() -> tuple[flask.Response, int]:
     body = json_body(allowed=("username", "password", "display_name"))
     username = get_username(body, "username")
     password = get_str(body, "password", min_length=8, max_length=256)
-    display_name = get_str(body, "display_name", max_length=64, required=False)
+    display_name = get_display_name(body, "display_name")
     snapshot = Agent(username).register(password, display_name)
     return flask.jsonify(snapshot.to_dict()), 201
 

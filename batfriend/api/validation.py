@@ -7,6 +7,7 @@ answers as a 400 envelope. Never ``assert``: ``python -O`` strips asserts.
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -190,3 +191,15 @@ def get_phone_list(body: dict[str, Any], name: str, *, max_items: int) -> list[s
 def get_username(body: dict[str, Any], name: str) -> str:
     """Return field ``name`` as a username: 3-32 characters of a-z, 0-9 and _."""
     return get_str(body, name, min_length=3, max_length=32, pattern=USERNAME)
+
+
+def get_display_name(body: dict[str, Any], name: str) -> str | None:
+    """Return optional field ``name`` as 1-64 characters, none a control or format character.
+
+    Categories Cc and Cf hold NUL, newlines and bidi overrides such as U+202E, which
+    would let a name hide or reorder the text around it.
+    """
+    value = get_str(body, name, max_length=64, required=False)
+    if value is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise BadRequest(f"{name} must not hold control or format characters", field=name)
+    return value
