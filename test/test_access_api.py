@@ -26,7 +26,7 @@ BAD_INPUT = [
     ("/messages/read", {}, "ids"),
     ("/messages/read", {"ids": "all"}, "ids"),
     ("/messages/read", {"ids": [GOOD_ID, 5]}, "ids"),
-    ("/messages/read", {"ids": ["not-an-id"]}, "ids"),
+    ("/messages/read", {"ids": ["x" * 65]}, "ids"),
     ("/messages/read", {"ids": [GOOD_ID] * 1001}, "ids"),
     ("/messages/reschedule", {"deliver_at": 1.0}, "id"),
     ("/messages/reschedule", {"id": "not-an-id", "deliver_at": 1.0}, "id"),
@@ -87,6 +87,21 @@ class TestAuthorisation(TestBase):
         )
         assert response.get_json() == {"unread": 0}
         assert client.post("/messages/inbox", json={}, headers=alice).get_json()["unread"] == 1
+
+    @pytest.mark.parametrize(
+        "stranger", ["not-an-id", "msg:unread:alice", "*", "9" * 64, "1700000000000-0-0"]
+    )
+    def test_read_ignores_ids_that_are_not_yours_whatever_their_form(
+        self, client, signup, befriend, stranger
+    ):
+        alice, bob = signup("alice"), signup("bob")
+        befriend("bob", "alice")
+        client.post("/messages/send", json={"to": "alice", "body": "one"}, headers=bob)
+        inbox = client.post("/messages/inbox", json={}, headers=alice).get_json()
+        ids = [stranger, inbox["messages"][0]["id"]]
+        response = client.post("/messages/read", json={"ids": ids}, headers=alice)
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json() == {"unread": 0}
 
     def test_only_friends_can_be_messaged(self, client, signup):
         alice, bob = signup("alice"), signup("bob")
