@@ -7,6 +7,9 @@ token, and the look-up by digest needs no comparison of secrets.
 Failed logins are counted per username (10 per 5 minutes). Once a username
 has used them up, every login for it gets 429 until the window ends, the right
 password included, so the answer never tells a guesser which password is right.
+Each attempt is counted (reserved) atomically *before* its password is hashed,
+and given back only when the password was right or never checked, so however
+many attempts arrive at once, at most 10 wrong passwords are checked a window.
 """
 
 import hashlib
@@ -40,10 +43,15 @@ class Doorman:
 
     def login(self, username: str, password: str, now: float | None = None) -> tuple[str, float]:
         """Return ``(token, expires_at)``; Unauthorized if wrong, TooManyRequests if locked out."""
-        self._login_failures.check(username)
-        if not Agent(username).check_password(password):
-            self._login_failures.hit(username)
+        self._login_failures.hit(username)
+        try:
+            right = Agent(username).check_password(password)
+        except BaseException:
+            self._login_failures.release(username)
+            raise
+        if not right:
             raise Unauthorized("wrong username or password")
+        self._login_failures.release(username)
         token = secrets.token_urlsafe(32)
         expires_at = (time.time() if now is None else now) + self._ttl
         self._redis.set(self._session_key(token), username, px=int(self._ttl * 1000))

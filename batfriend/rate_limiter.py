@@ -1,4 +1,9 @@
-"""``RateLimiter``: a fixed-window counter per subject, counted atomically in Lua."""
+"""``RateLimiter``: a fixed-window counter per subject, counted atomically in Lua.
+
+``hit`` counts before the work it guards, so a burst cannot slip past the limit;
+``release`` gives a hit back when the work turned out not to count (a login
+attempt that succeeded, or was never checked).
+"""
 
 import math
 
@@ -22,6 +27,7 @@ class RateLimiter:
         self._limit = limit
         self._window_ms = max(1, int(window * 1000))
         self._hit = get_script(self._redis, "rate_limiter_hit")
+        self._release = get_script(self._redis, "rate_limiter_release")
 
     def _counter_key(self, subject: str) -> str:
         return f"{RATE_PREFIX}{self._kind}:{subject}"
@@ -32,13 +38,17 @@ class RateLimiter:
             retry_after=math.ceil(remaining_ms / 1000),
         )
 
-    def hit(self, subject: str) -> None:
-        """Count one hit for ``subject``; raise TooManyRequests when it exceeds the limit."""
+    def hit(self, subject: str, cost: int = 1) -> None:
+        """Count ``cost`` hits for ``subject``; past the limit count none, raise TooManyRequests."""
         allowed, remaining_ms = self._hit(
-            keys=[self._counter_key(subject)], args=[self._limit, self._window_ms]
+            keys=[self._counter_key(subject)], args=[self._limit, self._window_ms, cost]
         )
         if not allowed:
             raise self._refuse(remaining_ms)
+
+    def release(self, subject: str, cost: int = 1) -> None:
+        """Give back ``cost`` hits of ``subject``'s current window (none if it has ended)."""
+        self._release(keys=[self._counter_key(subject)], args=[cost])
 
     def check(self, subject: str) -> None:
         """Raise TooManyRequests if ``subject`` has used up its window, without counting a hit."""
