@@ -3,12 +3,23 @@
 Parameters: N=2**14, r=8, p=1, 16-byte salt, 32-byte key (about 16 MiB and
 tens of milliseconds per hash). They are stored in each hash string, so they
 can be raised later without breaking old passwords.
+
+Hashing is bounded per process (``HashingSlots``): one hash per CPU core the
+process may use, a short queue (four per slot, each waiting at most 2 s), and a
+caller beyond that gets 503 at once, so a flood of logins cannot take every
+core from the rest.
 """
 
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from batfriend.errors import Unavailable
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -17,10 +28,62 @@ SALT_BYTES = 16
 KEY_BYTES = 32
 
 
+# How long a hash may wait for a slot before the caller gets 503.
+HASH_WAIT_SECONDS = 2.0
+# Callers that may wait for a slot, per slot.
+HASH_QUEUE_PER_SLOT = 4
+
+
+def _cores_per_process() -> int:
+    """Return this process's share of the CPU cores: all of them, or split among uWSGI workers."""
+    try:
+        import uwsgi  # only importable inside uWSGI
+
+        processes = uwsgi.numproc
+    except ImportError:
+        processes = 1
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
+class HashingSlots:
+    """At most ``slots`` hashes at once in this process, a short queue, and 503 beyond it."""
+
+    def __init__(
+        self, slots: int, queue: int | None = None, wait: float = HASH_WAIT_SECONDS
+    ) -> None:
+        waiting = HASH_QUEUE_PER_SLOT * slots if queue is None else queue
+        self._running = threading.BoundedSemaphore(slots)
+        self._admitted = threading.BoundedSemaphore(slots + waiting)
+        self._wait = wait
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a hashing slot for the block; raise Unavailable (retry in 1 s) when too busy."""
+        if not self._admitted.acquire(blocking=False):
+            raise self._busy()
+        try:
+            if not self._running.acquire(timeout=self._wait):
+                raise self._busy()
+            try:
+                yield
+            finally:
+                self._running.release()
+        finally:
+            self._admitted.release()
+
+    @staticmethod
+    def _busy() -> Unavailable:
+        return Unavailable("the server is busy checking passwords; try again", retry_after=1)
+
+
+HASHING = HashingSlots(_cores_per_process())
+
+
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES, maxmem=2**26
-    )
+    with HASHING.slot():
+        return hashlib.scrypt(
+            password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES, maxmem=2**26
+        )
 
 
 def hash_password(password: str) -> str:
