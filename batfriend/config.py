@@ -8,6 +8,8 @@ deployment fails at start-up instead of on the first request.
 import os
 import re
 
+from batfriend.redaction import redact_url
+
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
@@ -16,7 +18,8 @@ class ConfigError(Exception):
     """An environment variable holds a value batfriend cannot use."""
 
     def __init__(self, name: str, value: str, expected: str) -> None:
-        super().__init__(f"environment variable {name}={value!r} is malformed: expected {expected}")
+        shown = redact_url(value)
+        super().__init__(f"environment variable {name}={shown!r} is malformed: expected {expected}")
         self.name = name
 
 

@@ -18,6 +18,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from batfriend import config, databases
 from batfriend.embedded import EmbeddedRedis
+from batfriend.redaction import redact_url
 from batfriend.startup import configure
 from batfriend.watcher import MessageWatcher
 
@@ -53,8 +54,10 @@ def main(argv: list[str] | None = None) -> None:
         config.REDIS_URL = embedded.start()
         with open(url_file, "w") as recorded:
             recorded.write(config.REDIS_URL)
-        logger.info("REDIS_URL is unset: started embedded Redis at %s", config.REDIS_URL)
-    logger.info("SQL database: %s", databases.database_url())
+        logger.info(
+            "REDIS_URL is unset: started embedded Redis at %s", redact_url(config.REDIS_URL)
+        )
+    logger.info("SQL database: %s", redact_url(databases.database_url()))
     try:
         if not args.no_watcher:
             watcher = MessageWatcher()

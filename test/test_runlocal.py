@@ -27,10 +27,10 @@ def wait_for(url, deadline):
             time.sleep(0.1)
 
 
-def start_runlocal(tmp_path, *options):
+def start_runlocal(tmp_path, *options, **environment):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(PORT=str(port), BATFRIEND_DATA_DIR=str(tmp_path))
+    env.update(PORT=str(port), BATFRIEND_DATA_DIR=str(tmp_path), **environment)
     process = subprocess.Popen(
         [sys.executable, "runlocal.py", *options],
         cwd=ROOT,
