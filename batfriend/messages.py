@@ -149,9 +149,17 @@ class Messages:
         return outcome == 1
 
     def deliver_scheduled(self, message_id: str) -> bool:
-        """Move a waiting message into this inbox, once; False if it is not waiting (any more)."""
+        """Move a waiting message into this inbox, once, if sender and owner are still friends.
+
+        False if it is not waiting (any more), or was dropped because they are not.
+        """
         delivered = self._deliver_scheduled(
-            keys=[scheduled_key(message_id), *self._inbox_keys(), self._archive_due_key()],
+            keys=[
+                scheduled_key(message_id),
+                *self._inbox_keys(),
+                self._archive_due_key(),
+                friends_key(self._owner),
+            ],
             args=[message_id, self._owner],
         )
         return delivered == 1
