@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from base_test import TestBase
@@ -17,6 +19,8 @@ BAD_INPUT = [
     ("/messages/send", {"to": "bob", "body": "x" * 4001}, "body"),
     ("/messages/send", {"to": "bob", "body": "hi", "deliver_at": "soon"}, "deliver_at"),
     ("/messages/send", {"to": "bob", "body": "hi", "deliver_at": -5}, "deliver_at"),
+    ("/messages/send", {"to": "bob", "body": "hi", "deliver_at": 1e300}, "deliver_at"),
+    ("/messages/send", {"to": "bob", "body": "hi", "deliver_at": 4102444800 * 100}, "deliver_at"),
     ("/messages/send", {"to": "bob", "body": "hi", "cc": "carol"}, "cc"),
     ("/messages/inbox", {"limit": 0}, "limit"),
     ("/messages/inbox", {"limit": 101}, "limit"),
@@ -35,6 +39,7 @@ BAD_INPUT = [
     ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": "soon"}, "deliver_at"),
     ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": -1}, "deliver_at"),
     ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": None}, "deliver_at"),
+    ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": 1e300}, "deliver_at"),
     ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": 1.0, "to": "bob"}, "to"),
     ("/lobbies/join", {}, "lobby"),
     ("/lobbies/join", {"lobby": "Bat Cave"}, "lobby"),
@@ -60,6 +65,21 @@ class TestBadInput(TestBase):
         messaging = ("/friends/", "/messages/", "/lobbies/")
         locked = {path for path, _ in LOCKED_ENDPOINTS if path.startswith(messaging)}
         assert locked == {path for path, _, _ in BAD_INPUT}
+
+
+class TestScheduleBound(TestBase):
+    def test_deliver_at_up_to_365_days_ahead(self, client, signup, befriend):
+        alice, _ = signup("alice"), signup("bob")
+        befriend("alice", "bob")
+        year = 365 * 24 * 3600
+
+        def send(ahead):
+            body = {"to": "bob", "body": "hi", "deliver_at": time.time() + ahead}
+            return client.post("/messages/send", json=body, headers=alice)
+
+        assert send(year - 60).status_code == 201
+        refused = send(year + 60)
+        assert refused.status_code == 400 and "365 days" in refused.get_json()["error"]["message"]
 
 
 class TestAuthorisation(TestBase):

@@ -1,5 +1,6 @@
 """Messages: send (now or later), reschedule, read the inbox page by page, mark read."""
 
+import time
 from typing import Any
 
 import flask
@@ -13,6 +14,7 @@ from batfriend.api.validation import (
     get_username,
     json_body,
 )
+from batfriend.errors import BadRequest
 from batfriend.message import MAX_BODY_LENGTH, MESSAGE_ID
 from batfriend.messages import Messages
 from batfriend.scheduled import ScheduledMessages
@@ -22,6 +24,8 @@ messages = flask.Blueprint("messages", __name__)
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 MAX_READ_IDS = 1000
+# How far ahead a message may be scheduled: nothing waits in Redis for ever.
+MAX_SCHEDULE_AHEAD = 365 * 24 * 3600.0
 
 
 def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
@@ -31,6 +35,14 @@ def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
     return before, limit or DEFAULT_PAGE
 
 
+def get_deliver_at(body: dict[str, Any], *, required: bool) -> float | None:
+    """Return the ``deliver_at`` field: epoch seconds at most 365 days from now."""
+    deliver_at = get_time(body, "deliver_at", required=required)
+    if deliver_at is not None and deliver_at > time.time() + MAX_SCHEDULE_AHEAD:
+        raise BadRequest("deliver_at must be at most 365 days from now", field="deliver_at")
+    return deliver_at
+
+
 @messages.post("/messages/send")
 def send() -> tuple[flask.Response, int]:
     """Send a message to a friend."""
@@ -38,7 +50,7 @@ def send() -> tuple[flask.Response, int]:
     body = json_body(allowed=("to", "body", "deliver_at"))
     to = get_username(body, "to")
     text = get_str(body, "body", max_length=MAX_BODY_LENGTH)
-    deliver_at = get_time(body, "deliver_at", required=False)
+    deliver_at = get_deliver_at(body, required=False)
     message = Messages(to).send(me, text, deliver_at)
     return flask.jsonify(
         {"id": message.id, "sent_at": message.sent_at, "deliver_at": message.deliver_at}
@@ -51,7 +63,7 @@ def reschedule() -> flask.Response:
     me = require_agent()
     body = json_body(allowed=("id", "deliver_at"))
     message_id = get_str(body, "id", max_length=64, pattern=MESSAGE_ID)
-    deliver_at = get_time(body, "deliver_at")
+    deliver_at = get_deliver_at(body, required=True)
     message = ScheduledMessages().reschedule(me, message_id, deliver_at)
     return flask.jsonify({"id": message.id, "deliver_at": message.deliver_at})
 
