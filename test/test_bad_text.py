@@ -7,20 +7,15 @@ unauthenticated ``/login`` and ``/agents/register`` and ``/sqs`` included.
 import json
 
 import pytest
+from test_bad_input import GOOD
 
 from base_test import TestBase
 from batfriend.api import create_app
 
 MESSAGE_ID = "1700000000000-000000000001-0123456789"
-PHONE = "+14155550100"
 # Every POST endpoint, with a body it would accept.
 BODIES = {
-    "/agents/register": {"username": "carol", "password": "long enough", "display_name": "C"},
-    "/login": {"username": "alice", "password": "correct horse battery"},
-    "/logout": {},
-    "/agents/view": {"username": "alice"},
-    "/phones/set": {"phone": PHONE},
-    "/phones/discover": {"phones": [PHONE]},
+    **GOOD,
     "/friends/request": {"username": "bob"},
     "/friends/accept": {"username": "bob"},
     "/friends/remove": {"username": "bob"},
