@@ -78,3 +78,11 @@ class Unavailable(BatfriendError):
     def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def error_classes() -> list[type[BatfriendError]]:
+    """Return ``BatfriendError`` and every subclass: the one table of statuses and API codes."""
+    found: list[type[BatfriendError]] = [BatfriendError]
+    for cls in found:
+        found.extend(cls.__subclasses__())
+    return found

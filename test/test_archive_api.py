@@ -1,12 +1,11 @@
 import time
 
 from archive_base import ODD_BODIES, ArchiveTestBase
-from test_app import assert_envelope
-
-from batfriend.archive.archiver import Archiver
+from batfriend.archiver import Archiver
 from batfriend.lobby import Lobby
 from batfriend.message import Message
 from batfriend.messages import Messages
+from helpers import assert_envelope
 
 DAY = 86400.0
 UNLIMITED = 10**9

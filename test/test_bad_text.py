@@ -7,28 +7,19 @@ unauthenticated ``/login`` and ``/agents/register`` and ``/sqs`` included.
 import json
 
 import pytest
-from test_bad_input import GOOD
 
 from base_test import TestBase
 from batfriend.api import create_app
+from helpers import LOCKED_ENDPOINTS
 
 MESSAGE_ID = "1700000000000-000000000001-0123456789"
-# Every POST endpoint, with a body it would accept.
+# Every POST endpoint, with a body it would accept (and every optional string field).
 BODIES = {
-    **GOOD,
-    "/friends/request": {"username": "bob"},
-    "/friends/accept": {"username": "bob"},
-    "/friends/remove": {"username": "bob"},
-    "/friends/list": {},
-    "/messages/send": {"to": "bob", "body": "hi"},
+    "/agents/register": {"username": "carol", "password": "long enough", "display_name": "C"},
+    "/login": {"username": "alice", "password": "correct horse battery"},
+    **dict(LOCKED_ENDPOINTS),
     "/messages/inbox": {"before": MESSAGE_ID, "limit": 5},
-    "/messages/read": {"ids": [MESSAGE_ID]},
-    "/messages/reschedule": {"id": MESSAGE_ID, "deliver_at": 1.0},
-    "/lobbies/join": {"lobby": "bats"},
-    "/lobbies/leave": {"lobby": "bats"},
-    "/lobbies/post": {"lobby": "bats", "body": "hi"},
     "/lobbies/history": {"lobby": "bats", "before": MESSAGE_ID},
-    "/lobbies/view": {"lobby": "bats"},
     "/sqs": {"type": "system_message", "to": "alice", "body": "hi"},
 }
 OPEN = {"/agents/register", "/login", "/sqs"}

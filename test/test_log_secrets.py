@@ -7,22 +7,20 @@ for the secrets.
 """
 
 import logging
-import signal
 import time
 
 import pytest
 import sqlalchemy
-from archive_base import ArchiveTestBase
-from test_runlocal import start_runlocal, wait_for
-from test_watcher import Running, wait_until
 
+from archive_base import ArchiveTestBase
 from batfriend import config, databases
-from batfriend.archive.archiver import Archiver
+from batfriend.archiver import Archiver
 from batfriend.config import ConfigError
 from batfriend.message import Message
 from batfriend.messages import Messages
 from batfriend.redaction import redact_url
 from batfriend.watcher import MessageWatcher
+from helpers import Running, wait_until
 
 URL_SECRET = "Sw0rdf1sh-url-secret"
 BODY_SECRET = "the-eagle-lands-at-midnight"
@@ -137,13 +135,3 @@ class TestNothingSecretIsLogged(ArchiveTestBase):
         assert "readiness: Redis redis://:***@127.0.0.1:1/0 is down" in text
         assert "parameters hidden" in text  # the failed INSERT was logged, without its values
         assert_no_secret(text)
-
-    def test_runlocal_start_up_hides_the_sql_password(self, tmp_path):
-        process, port = start_runlocal(tmp_path, "--no-watcher", DATABASE_URL=SQL_WITH_PASSWORD)
-        try:
-            wait_for(f"http://127.0.0.1:{port}/status", time.monotonic() + 20)
-        finally:
-            process.send_signal(signal.SIGINT)
-            output, _ = process.communicate(timeout=20)
-        assert "SQL database: mysql+pymysql://batfriend:***@127.0.0.1:1/batfriend" in output
-        assert_no_secret(output)

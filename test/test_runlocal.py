@@ -13,6 +13,9 @@ from batfriend.api.service import BAT
 from batfriend.databases import EMBEDDED_URL_FILE
 from batfriend.embedded import free_port
 
+pytestmark = pytest.mark.slow  # starts processes
+
+SQL_WITH_A_PASSWORD = "mysql+pymysql://batfriend:Sw0rdf1sh@127.0.0.1:1/batfriend"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -79,3 +82,13 @@ class TestRunlocal(TestBase):
         assert "watcher started" not in output
         assert "watcher running" not in output
         assert "embedded Redis stopped" in output
+
+    def test_runlocal_start_up_hides_the_sql_password(self, tmp_path):
+        process, port = start_runlocal(tmp_path, "--no-watcher", DATABASE_URL=SQL_WITH_A_PASSWORD)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/status", time.monotonic() + 20)
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=20)
+        assert "SQL database: mysql+pymysql://batfriend:***@127.0.0.1:1/batfriend" in output
+        assert "Sw0rdf1sh" not in output

@@ -3,7 +3,7 @@
 import pytest
 
 from base_test import TestBase
-from test_auth import LOCKED_ENDPOINTS
+from helpers import LOCKED_ENDPOINTS
 
 
 def assert_headers(response):

@@ -15,6 +15,8 @@ from batfriend import config, databases
 from batfriend.api.service import BAT
 from batfriend.embedded import free_port
 
+pytestmark = pytest.mark.slow  # starts processes
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_READY = "WSGI app 0 (mountpoint='') ready"
 UWSGI = Path(sys.executable).parent / "uwsgi"  # requirements.txt installs it beside python

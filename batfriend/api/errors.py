@@ -11,21 +11,16 @@ import flask
 from werkzeug.exceptions import HTTPException
 
 from batfriend.databases import DATABASE_DOWN
-from batfriend.errors import BatfriendError
+from batfriend.errors import BatfriendError, error_classes
 
 logger = logging.getLogger(__name__)
 
+# Flask's own errors get the codes of ours with the same status, plus three only Flask raises.
 _HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
+    **{cls.status: cls.code for cls in error_classes()},
     405: "method_not_allowed",
-    409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
-    429: "too_many_requests",
-    503: "unavailable",
 }
 
 

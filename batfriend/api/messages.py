@@ -7,7 +7,7 @@ import flask
 
 from batfriend.api.auth import require_agent
 from batfriend.api.validation import (
-    get_int,
+    get_page,
     get_str,
     get_str_list,
     get_time,
@@ -21,18 +21,9 @@ from batfriend.scheduled import ScheduledMessages
 
 messages = flask.Blueprint("messages", __name__)
 
-MAX_PAGE = 100
-DEFAULT_PAGE = 50
 MAX_READ_IDS = 1000
 # How far ahead a message may be scheduled: nothing waits in Redis for ever.
 MAX_SCHEDULE_AHEAD = 365 * 24 * 3600.0
-
-
-def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
-    """Return a page request's ``(before, limit)``: the cursor, and 1-100 (default 50)."""
-    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
-    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
-    return before, limit or DEFAULT_PAGE
 
 
 def get_deliver_at(body: dict[str, Any], *, required: bool) -> float | None:

@@ -15,6 +15,7 @@ import flask
 from werkzeug.exceptions import UnsupportedMediaType
 
 from batfriend.errors import BadRequest
+from batfriend.message import MESSAGE_ID
 
 USERNAME = re.compile(r"[a-z0-9_]{3,32}")
 LOBBY_NAME = re.compile(r"[a-z0-9-]{1,32}")
@@ -22,6 +23,8 @@ PHONE = re.compile(r"\+[0-9]{8,15}")
 # Separators people type inside phone numbers; removed before the E.164 check.
 PHONE_SEPARATORS = re.compile(r"[ ().-]")
 _PHONE_RAW_LENGTH = 32
+MAX_PAGE = 100
+DEFAULT_PAGE = 50
 _ABSENT = object()
 # No request needs more than an object holding lists; deeper JSON is refused (400).
 MAX_DEPTH = 8
@@ -203,3 +206,10 @@ def get_display_name(body: dict[str, Any], name: str) -> str | None:
     if value is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
         raise BadRequest(f"{name} must not hold control or format characters", field=name)
     return value
+
+
+def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
+    """Return a page request's ``(before, limit)``: the cursor, and 1-100 (default 50)."""
+    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
+    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
+    return before, limit or DEFAULT_PAGE
