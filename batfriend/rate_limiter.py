@@ -45,12 +45,3 @@ class RateLimiter:
     def release(self, subject: str, cost: int = 1) -> None:
         """Give back ``cost`` hits of ``subject``'s current window (none if it has ended)."""
         self._release(keys=[RateKeys.counter(self._kind, subject)], args=[cost])
-
-    def check(self, subject: str) -> None:
-        """Raise TooManyRequests if ``subject`` has used up its window, without counting a hit."""
-        pipeline = self._redis.pipeline(transaction=False)
-        pipeline.get(RateKeys.counter(self._kind, subject))
-        pipeline.pttl(RateKeys.counter(self._kind, subject))
-        count, remaining_ms = pipeline.execute()
-        if count is not None and int(count) >= self._limit:
-            raise self._refuse(max(remaining_ms, 1))
