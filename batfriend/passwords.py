@@ -5,9 +5,10 @@ tens of milliseconds per hash). They are stored in each hash string, so they
 can be raised later without breaking old passwords.
 
 Hashing is bounded per process (``HashingSlots``): one hash per CPU core the
-process may use, a short queue (four per slot, each waiting at most 2 s), and a
-caller beyond that gets 503 at once, so a flood of logins cannot take every
-core from the rest.
+process may use, a short queue (each caller waiting at most 2 s), and a caller
+beyond that gets 503 at once, so a flood of logins cannot take every core from
+the rest. Under uWSGI, hashing and its queue hold at most half of a worker's
+threads, so the other half stays free for everything else.
 """
 
 import base64
@@ -30,19 +31,26 @@ KEY_BYTES = 32
 
 # How long a hash may wait for a slot before the caller gets 503.
 HASH_WAIT_SECONDS = 2.0
-# Callers that may wait for a slot, per slot.
+# Callers that may wait for a slot, per slot, where request threads are not counted.
 HASH_QUEUE_PER_SLOT = 4
 
 
-def _cores_per_process() -> int:
-    """Return this process's share of the CPU cores: all of them, or split among uWSGI workers."""
+def _process_shape() -> tuple[int, int | None]:
+    """Return ``(processes, threads per process)`` under uWSGI; ``(1, None)`` elsewhere."""
     try:
         import uwsgi  # only importable inside uWSGI
-
-        processes = uwsgi.numproc
     except ImportError:
-        processes = 1
-    return max(1, (os.cpu_count() or 1) // max(1, processes))
+        return 1, None
+    return max(1, uwsgi.numproc), max(1, int(uwsgi.opt.get("threads") or 1))
+
+
+def _default_slots() -> "HashingSlots":
+    """Return this process's share of the cores as slots; under uWSGI, half its threads at most."""
+    processes, threads = _process_shape()
+    slots = max(1, (os.cpu_count() or 1) // processes)
+    if threads is None:
+        return HashingSlots(slots)
+    return HashingSlots(min(slots, max(1, threads // 2)), queue=max(0, threads // 2 - slots))
 
 
 class HashingSlots:
@@ -76,7 +84,7 @@ class HashingSlots:
         return Unavailable("the server is busy checking passwords; try again", retry_after=1)
 
 
-HASHING = HashingSlots(_cores_per_process())
+HASHING = _default_slots()
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
