@@ -6,10 +6,11 @@ from batfriend import config
 from batfriend.api.auth import require_agent
 from batfriend.api.validation import get_phone, get_phone_list, json_body
 from batfriend.phone_numbers import PhoneNumbers
-from batfriend.rate_limiter import RateLimiter
+from batfriend.rate_limiter import SlidingQuota
 
 DISCOVER_MAX_PHONES = 1000
 DISCOVER_WINDOW = 24 * 3600.0
+DISCOVER_BUCKET = 3600.0
 
 phones = flask.Blueprint("phones", __name__)
 
@@ -28,12 +29,14 @@ def set_phone() -> flask.Response:
 def discover() -> flask.Response:
     """Return which of the given numbers belong to agents, and to whom.
 
-    Each number looked up counts against the caller's daily quota
-    (``BATFRIEND_DISCOVER_LIMIT_PER_DAY``), before the look-up: 429 past it.
+    Each number looked up counts against the caller's quota for any 24 hours
+    (``BATFRIEND_DISCOVER_LIMIT_PER_DAY``, in hourly buckets), before the look-up: 429 past it.
     """
     username = require_agent()
     body = json_body(allowed=("phones",))
     numbers = get_phone_list(body, "phones", max_items=DISCOVER_MAX_PHONES)
-    quota = RateLimiter("discover", config.BATFRIEND_DISCOVER_LIMIT_PER_DAY, DISCOVER_WINDOW)
+    quota = SlidingQuota(
+        "discover", config.BATFRIEND_DISCOVER_LIMIT_PER_DAY, DISCOVER_WINDOW, DISCOVER_BUCKET
+    )
     quota.hit(username, cost=len(numbers))
     return flask.jsonify({"matches": PhoneNumbers().discover(numbers)})
