@@ -123,21 +123,25 @@ def _create_engine(url: str) -> sqlalchemy.Engine:
     balancers; connecting, reading and writing time out, and waiting for a pooled
     connection gives up after 5 s, so a dead or hung SQL server is a quick 503
     rather than a stuck worker. Pools are per process (see ``_forget_after_fork``).
+    Every engine hides statement parameters (message bodies) from its errors and logs.
     """
     parsed = sqlalchemy.make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return sqlalchemy.create_engine(parsed, connect_args={"timeout": 5})
+        return sqlalchemy.create_engine(parsed, hide_parameters=True, connect_args={"timeout": 5})
     if backend in ("mysql", "mariadb"):
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         return sqlalchemy.create_engine(
             parsed,
+            hide_parameters=True,
             pool_pre_ping=True,
             pool_recycle=280,
             pool_timeout=5,
             connect_args={"connect_timeout": 3, "read_timeout": 30, "write_timeout": 30},
         )
-    return sqlalchemy.create_engine(parsed, pool_pre_ping=True, pool_recycle=280, pool_timeout=5)
+    return sqlalchemy.create_engine(
+        parsed, hide_parameters=True, pool_pre_ping=True, pool_recycle=280, pool_timeout=5
+    )
 
 
 def get_engine() -> sqlalchemy.Engine:

@@ -13,6 +13,7 @@ import sqlalchemy
 import sqlalchemy.exc
 
 from batfriend.databases import get_engine, redis_client, redis_urls
+from batfriend.redaction import redact_url
 
 logger = logging.getLogger(__name__)
 OK = "ok"
@@ -33,7 +34,7 @@ class Health:
             try:
                 client.ping()
             except redis.RedisError as error:
-                logger.warning("readiness: Redis %s is down: %s", url, error)
+                logger.warning("readiness: Redis %s is down: %s", redact_url(url), error)
                 return DOWN
         return OK
 

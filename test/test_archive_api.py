@@ -8,6 +8,7 @@ from batfriend.messages import Messages
 from helpers import assert_envelope
 
 DAY = 86400.0
+UNLIMITED = 10**9
 
 
 def inbox_pages(client, headers, limit):
@@ -87,7 +88,7 @@ class TestArchivedLobby(ArchiveTestBase):
     def test_lobby_history_pages_into_the_archive(self, client, signup):
         alice = signup("alice")
         client.post("/lobbies/join", json={"lobby": "bats"}, headers=alice)
-        lobby = Lobby("bats")
+        lobby = Lobby("bats", send_limit=UNLIMITED)
         posted = [lobby.post("alice", ODD_BODIES[n % 6] + str(n)) for n in range(1150)]
         assert Archiver().archive_pass() == 150
         seen = [m for page in history_pages(client, alice, 100) for m in page["messages"]]
@@ -96,7 +97,7 @@ class TestArchivedLobby(ArchiveTestBase):
     def test_sql_down_fails_only_the_pages_that_need_it(self, client, signup, sql_down):
         alice = signup("alice")
         client.post("/lobbies/join", json={"lobby": "bats"}, headers=alice)
-        lobby = Lobby("bats")
+        lobby = Lobby("bats", send_limit=UNLIMITED)
         for n in range(1010):
             lobby.post("alice", f"post {n}")
         Archiver().archive_pass()
@@ -104,7 +105,9 @@ class TestArchivedLobby(ArchiveTestBase):
         body = {"lobby": "bats", "limit": 100}
         first = client.post("/lobbies/history", json=body, headers=alice)
         assert first.status_code == 200 and len(first.get_json()["messages"]) == 100
-        post = client.post("/lobbies/post", json={"lobby": "bats", "body": "hi"}, headers=alice)
+        bob = signup("bob")  # alice's 1010 posts used up her send limit
+        client.post("/lobbies/join", json={"lobby": "bats"}, headers=bob)
+        post = client.post("/lobbies/post", json={"lobby": "bats", "body": "hi"}, headers=bob)
         assert post.status_code == 201
         body["before"] = "1000000000000-000000000000-0000000000"
         assert_envelope(

@@ -27,7 +27,7 @@ from paging import page_all
 
 
 def post(lobby_name, count, start, cap, bodies=("hello",)):
-    lobby = Lobby(lobby_name, history_cap=cap)
+    lobby = Lobby(lobby_name, history_cap=cap, send_limit=10**9)
     lobby.join("alice", now=start)
     return [lobby.post("alice", bodies[n % len(bodies)], now=start + n) for n in range(count)]
 
@@ -150,7 +150,7 @@ class TestLobbies(ArchiveTestBase):
 
     def test_5000_posts_page_across_the_boundary_each_once_newest_first(self):
         bodies = [*ODD_BODIES, *(f"post {n}" for n in range(20))]
-        lobby = Lobby("bats")
+        lobby = Lobby("bats", send_limit=5000)
         lobby.join("alice", now=NOW)
         posted = [lobby.post("alice", bodies[n % len(bodies)], now=NOW) for n in range(5000)]
         assert archiver().archive_pass(now=NOW) == 4000

@@ -1,3 +1,4 @@
+import http.client
 import json
 import os
 import re
@@ -33,6 +34,25 @@ def request(url, body=None, token=None):
             return r.status, r.headers.get_content_type(), r.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get_content_type(), error.read().decode()
+
+
+def post_bytes(url, size):
+    """POST a JSON body of ``size`` bytes, declared up front, sending only the first 64 KiB."""
+    host, port = url.split("/")[2].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    connection.putrequest("POST", "/" + url.split("/", 3)[3])
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(size))
+    connection.endheaders()
+    padding = b"{" + b" " * (min(size, 64 * 1024) - 2) + b"}"
+    try:
+        connection.send(padding)
+    except ConnectionError:
+        pass  # refused mid-body: the answer (or the hang-up) is read below
+    try:
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 def wait_until_serving(url, process, deadline):
@@ -84,6 +104,12 @@ class TestUwsgi(TestBase):
             status, content_type, body = request(base + "/agents/view", {"username": 3}, token)
             assert (status, content_type) == (400, "application/json")
             assert json.loads(body)["error"]["code"] == "bad_request"
+            # limit-post: 64 KiB reaches the app; one byte more is refused before it is read.
+            limit = 64 * 1024
+            assert post_bytes(base + "/login", limit) == 400
+            for size in (limit + 1, 300 * 1024 * 1024):
+                with pytest.raises((ConnectionError, http.client.HTTPException)):
+                    post_bytes(base + "/login", size)
             deadline = time.monotonic() + 30
             while log.read_text().count(APP_READY) < 3 and time.monotonic() < deadline:
                 time.sleep(0.1)  # SIGTERM during a worker's import would fail need-app
@@ -105,3 +131,4 @@ class TestUwsgi(TestBase):
         assert [line.split()[2] for line in views].count("400") == 1
         assert "INFO batfriend.request" not in output
         assert "goodbye to uWSGI" in output
+        assert output.count("Invalid (too big) CONTENT_LENGTH") == 2

@@ -11,7 +11,7 @@ import flask
 from werkzeug.exceptions import HTTPException
 
 from batfriend.databases import DATABASE_DOWN
-from batfriend.errors import BatfriendError, TooManyRequests, error_classes
+from batfriend.errors import BatfriendError, error_classes
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,9 @@ def envelope(status: int, code: str, message: str, **extra: object) -> flask.Res
 
 def _batfriend_error(error: BatfriendError) -> flask.Response:
     response = envelope(error.status, error.code, error.message)
-    if isinstance(error, TooManyRequests):
-        response.headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
