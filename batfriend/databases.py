@@ -5,6 +5,7 @@ a fork (uWSGI's master forks workers), so no connection pool is ever shared
 between processes. Tests may monkeypatch either function.
 """
 
+import logging
 import os
 import threading
 from collections.abc import Iterable
@@ -15,7 +16,9 @@ from redis.backoff import ConstantBackoff
 from redis.retry import Retry
 
 from batfriend import config
+from batfriend.embedded import socket_url
 
+logger = logging.getLogger(__name__)
 EMBEDDED_URL_FILE = "embedded-redis.url"
 
 # What a call raises when SQL is unreachable or too slow (a full pool included).
@@ -37,14 +40,26 @@ _engines: dict[str, sqlalchemy.Engine] = {}
 
 
 def _resolve_default_redis_url() -> str:
-    """Return ``REDIS_URL``, else the embedded Redis runlocal recorded, else localhost."""
+    """Return ``REDIS_URL``, else the embedded Redis runlocal recorded, else localhost.
+
+    A recorded URL is trusted only if it is this data directory's socket: an old
+    record naming a TCP port would reach whatever listens there now.
+    """
     if config.REDIS_URL:
         return config.REDIS_URL
     try:
         with open(os.path.join(config.BATFRIEND_DATA_DIR, EMBEDDED_URL_FILE)) as recorded:
-            return recorded.read().strip() or _FALLBACK_REDIS_URL
+            url = recorded.read().strip()
     except FileNotFoundError:
         return _FALLBACK_REDIS_URL
+    if url != socket_url(config.BATFRIEND_DATA_DIR):
+        logger.warning(
+            "ignoring %s in %s: it is not this data directory's embedded Redis socket",
+            EMBEDDED_URL_FILE,
+            config.BATFRIEND_DATA_DIR,
+        )
+        return _FALLBACK_REDIS_URL
+    return url
 
 
 def default_redis_url() -> str:

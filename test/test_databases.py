@@ -50,9 +50,10 @@ class TestRedisRouting(TestBase):
     def test_recorded_embedded_url_is_the_default(self, tmp_path, monkeypatch, restore_databases):
         monkeypatch.setattr(config, "REDIS_URL", None)
         monkeypatch.setattr(config, "BATFRIEND_DATA_DIR", str(tmp_path))
-        (tmp_path / databases.EMBEDDED_URL_FILE).write_text("redis://127.0.0.1:1234/0\n")
+        url = f"unix://{tmp_path}/embedded-redis.sock?db=0"
+        (tmp_path / databases.EMBEDDED_URL_FILE).write_text(url + "\n")
         databases.reset()
-        assert databases.default_redis_url() == "redis://127.0.0.1:1234/0"
+        assert databases.default_redis_url() == url
 
 
 class TestEngine(TestBase):

@@ -51,13 +51,13 @@ class TestRunlocal(TestBase):
             assert content_type == "text/plain"
             assert body == BAT
             recorded = (tmp_path / EMBEDDED_URL_FILE).read_text()
-            assert recorded.startswith("redis://127.0.0.1:")
+            assert recorded == f"unix://{tmp_path}/embedded-redis.sock?db=0"
             pid = int((tmp_path / "embedded-redis.pid").read_text())
             assert os.path.exists(f"/proc/{pid}")
         finally:
             process.send_signal(stop_signal)
             output, _ = process.communicate(timeout=20)
-        assert "started embedded Redis at redis://127.0.0.1:" in output
+        assert f"started embedded Redis at unix://{tmp_path}/" in output
         assert "watcher started" in output
         assert output.index("watcher stopped") < output.index("embedded Redis stopped")
         assert "embedded Redis stopped" in output
