@@ -88,7 +88,7 @@ class ScheduledMessages:
             send(keys=keys, args=args, client=pipeline)
             self._worklist.queue_add(pipeline, item)
 
-        outcome = run_pipeline(self._redis, queue)[0]
+        outcome = run_pipeline(self._redis, queue, transaction=True)[0]
         if outcome[0] != 1:
             self._worklist.complete([message.id])
         return outcome

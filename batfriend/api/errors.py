@@ -1,13 +1,16 @@
 """The one place errors become responses: the JSON envelope for every failure.
 
 ``{"error": {"code": "...", "message": "..."}}`` answers our own errors,
-Flask's (404, 405, 413, 415...), unreachable databases (503) and, as a last
-resort, unexpected exceptions (500, logged with their traceback).
+Flask's (404, 405, 413, 415...), unreachable databases (503), anything else
+Redis refuses (503 with ``Retry-After``: out of memory, a read-only replica
+during a failover, loading, busy) and, as a last resort, unexpected exceptions
+(500, logged with their traceback).
 """
 
 import logging
 
 import flask
+import redis
 from werkzeug.exceptions import HTTPException
 
 from batfriend.databases import DATABASE_DOWN
@@ -57,6 +60,24 @@ def _database_down(error: Exception) -> flask.Response:
     return envelope(503, "unavailable", "a database is unreachable; try again later")
 
 
+# Seconds a client should wait after Redis refused a command: out of memory lasts until
+# the archiver or an operator frees some; a failover or a restart's loading, seconds.
+REDIS_RETRY_AFTER = 5
+
+
+def _redis_refused(error: redis.RedisError) -> flask.Response:
+    """503 for an error reply of Redis (OOM, READONLY, LOADING, BUSY...): try again later."""
+    if isinstance(error, redis.exceptions.OutOfMemoryError):
+        logger.warning("Redis is out of memory on %s", flask.request.path)
+        message = "the database is out of memory; try again later"
+    else:
+        logger.error("Redis refused a command on %s", flask.request.path, exc_info=error)
+        message = "the database refused the request; try again later"
+    response = envelope(503, "unavailable", message)
+    response.headers["Retry-After"] = str(REDIS_RETRY_AFTER)
+    return response
+
+
 def _unexpected(error: Exception) -> flask.Response:
     logger.exception("unexpected error on %s %s", flask.request.method, flask.request.path)
     return envelope(500, "internal_error", "something went wrong on our side; it has been logged")
@@ -68,4 +89,5 @@ def install_error_handlers(app: flask.Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     for database_error in DATABASE_DOWN:
         app.register_error_handler(database_error, _database_down)
+    app.register_error_handler(redis.RedisError, _redis_refused)
     app.register_error_handler(Exception, _unexpected)
