@@ -131,28 +131,33 @@ def database_url() -> str:
 def _create_engine(url: str) -> sqlalchemy.Engine:
     """Create an engine with pool settings that suit forked, long-lived uWSGI workers.
 
-    MySQL/MariaDB: utf8mb4 on the connection (any unicode body round-trips, emoji
-    included); each checkout pings first (pre-ping), so a connection the server or
-    a proxy dropped is replaced instead of failing a request; connections are
-    recycled after 280 s, under the usual 300 s idle cut of proxies and load
-    balancers; connecting, reading and writing time out, and waiting for a pooled
-    connection gives up after 5 s, so a dead or hung SQL server is a quick 503
-    rather than a stuck worker. Pools are per process (see ``_forget_after_fork``).
+    Every wait is bounded so that a dead or hung SQL server is a 503 within
+    ``BATFRIEND_SQL_TIMEOUT`` in total. The longest way through a call is four
+    waits: a pooled connection, its pre-ping, a reconnect when the ping failed, the
+    statement. Each gets a quarter of the budget. MySQL/MariaDB also: utf8mb4 on
+    the connection (any unicode body round-trips, emoji included); pre-ping, so a
+    connection the server or a proxy dropped is replaced instead of failing a
+    request; recycling after 280 s, under the usual 300 s idle cut of proxies and
+    load balancers. SQLite waits for a lock instead of the network. Pools are per
+    process (see ``_forget_after_fork``).
     """
     parsed = sqlalchemy.make_url(url)
     backend = parsed.get_backend_name()
+    wait = config.BATFRIEND_SQL_TIMEOUT / 4
     if backend == "sqlite":
-        return sqlalchemy.create_engine(parsed, connect_args={"timeout": 5})
+        return sqlalchemy.create_engine(
+            parsed, pool_timeout=wait, connect_args={"timeout": 3 * wait}
+        )
     if backend in ("mysql", "mariadb"):
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         return sqlalchemy.create_engine(
             parsed,
             pool_pre_ping=True,
             pool_recycle=280,
-            pool_timeout=5,
-            connect_args={"connect_timeout": 3, "read_timeout": 30, "write_timeout": 30},
+            pool_timeout=wait,
+            connect_args={"connect_timeout": wait, "read_timeout": wait, "write_timeout": wait},
         )
-    return sqlalchemy.create_engine(parsed, pool_pre_ping=True, pool_recycle=280, pool_timeout=5)
+    return sqlalchemy.create_engine(parsed, pool_pre_ping=True, pool_recycle=280, pool_timeout=wait)
 
 
 def get_engine() -> sqlalchemy.Engine:

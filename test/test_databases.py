@@ -77,7 +77,10 @@ class TestEngine(TestBase):
         engine = databases.get_engine()
         assert engine.url.query["charset"] == "utf8mb4"
         assert engine.pool._pre_ping is True
-        assert (engine.pool._recycle, engine.pool._timeout) == (280, 5)
+        assert (engine.pool._recycle, engine.pool._timeout) == (
+            280,
+            config.BATFRIEND_SQL_TIMEOUT / 4,
+        )
 
     def test_mariadb_urls_get_the_same_settings(self, monkeypatch, restore_databases):
         monkeypatch.setattr(config, "DATABASE_URL", "mariadb+pymysql://root@127.0.0.1:1/test")

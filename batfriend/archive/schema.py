@@ -16,7 +16,6 @@ There is no migration tool yet: the first change of the schema brings version 2
 and the step that upgrades a version-1 database.
 """
 
-import threading
 import time
 from typing import Any
 
@@ -70,7 +69,6 @@ archived_lobby_messages = Table(
 )
 
 _ensured: set[str] = set()
-_lock = threading.Lock()
 
 
 def insert_absent(
@@ -112,11 +110,12 @@ def create_schema(engine: sqlalchemy.Engine) -> int:
 
 
 def ensure_schema(engine: sqlalchemy.Engine) -> None:
-    """Create the schema on this process's first use of ``engine``'s database."""
+    """Create the schema on this process's first use of ``engine``'s database.
+
+    Threads of a first use race without a lock (create_schema is safe to run at
+    once), so none waits behind another's attempt while SQL hangs.
+    """
     key = engine.url.render_as_string(hide_password=True)
-    if key in _ensured:
-        return
-    with _lock:
-        if key not in _ensured:
-            create_schema(engine)
-            _ensured.add(key)
+    if key not in _ensured:
+        create_schema(engine)
+        _ensured.add(key)
