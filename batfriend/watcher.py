@@ -33,6 +33,7 @@ from types import FrameType
 from batfriend import config, monitoring
 from batfriend.archive.archiver import Archiver
 from batfriend.databases import DATABASE_DOWN, SQL_DOWN
+from batfriend.durability import warn_if_volatile
 from batfriend.lobby import LOBBY_PREFIX, prune_idle_members
 from batfriend.messages import Messages, deliver_due
 from batfriend.scheduled import DELIVERY, SCHEDULED_PREFIX, requeue_missing
@@ -275,6 +276,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             print(f"requeued {worklist.requeue(args.ids)} of {len(args.ids)}")
         return
+    warn_if_volatile()
     serve(MessageWatcher())
 
 
