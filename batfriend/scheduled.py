@@ -73,8 +73,9 @@ class ScheduledMessages:
         """Run the send script ``send`` so it stores ``message`` to wait; queue its delivery.
 
         ``keys`` and ``args`` are a send's (messages_deliver.lua); the record's key is
-        added here. Returns the script's answer. One round trip when ``msg:`` and
-        ``work:`` share a Redis; a refused send takes its worklist item back.
+        added here. Returns the script's answer. One round trip, one MULTI/EXEC, when
+        ``msg:`` and ``work:`` share a Redis: out of memory refuses both or neither; a
+        refused send takes its worklist item back.
         """
         keys = [*keys, scheduled_key(message.id)]
         item = [self._item(message)]

@@ -6,6 +6,7 @@ Every check schemathesis has must pass: no 5xx, no undocumented status, no
 response that breaks its schema, valid data accepted, invalid data refused.
 """
 
+import json
 import os
 
 import pytest
@@ -47,3 +48,43 @@ def test_the_app_keeps_its_contract(case, token):
     if case.headers and "X-Aws-Sqsd-Taskname" in case.headers:
         excluded.append(negative_data_rejection)  # a periodic task's body is ignored, as documented
     case.call_and_validate(headers=headers, excluded_checks=excluded)
+
+
+JSON_POSTS = [
+    path for path, item in schema.raw_schema["paths"].items() if "post" in item and path != "/sqs"
+]
+# A body each endpoint would accept but for one string holding an unpaired surrogate.
+SURROGATES = [
+    ("/agents/register", {"username": "surrogate", "password": "\ud800" * 8}),
+    (
+        "/agents/register",
+        {"username": "surrogate", "password": "long enough", "display_name": "\ud800"},
+    ),
+    ("/login", {"username": "fuzzer", "password": "\ud800"}),
+    ("/messages/send", {"to": "friend", "body": "\ud800"}),
+    ("/lobbies/post", {"lobby": "hall", "body": "\udfff"}),
+]
+
+
+@pytest.mark.parametrize("path", JSON_POSTS)
+def test_json_nested_5000_deep_is_a_400(path, token):
+    """What random generation rarely makes: JSON nested far deeper than any request needs."""
+    response = app.test_client().post(
+        path,
+        data="[" * 5000 + "]" * 5000,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400, (path, response.status_code)
+
+
+@pytest.mark.parametrize(("path", "body"), SURROGATES, ids=[p for p, _ in SURROGATES])
+def test_an_unpaired_surrogate_is_a_400(path, body, token):
+    """Text that is no sequence of Unicode scalar values (JSON allows "\\ud800" escapes)."""
+    response = app.test_client().post(
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400, (path, response.status_code)
