@@ -26,7 +26,7 @@ LOCKED_ENDPOINTS = [
     ("/lobbies/view", {"lobby": "bats"}),
 ]
 # Endpoints anyone may call.
-OPEN_ENDPOINTS = {"/", "/status", "/ready", "/agents/register", "/login", "/sqs"}
+OPEN_ENDPOINTS = {"/", "/status", "/ready", "/openapi.json", "/agents/register", "/login", "/sqs"}
 
 LOCKED_PATHS = [path for path, _ in LOCKED_ENDPOINTS]
 

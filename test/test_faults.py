@@ -7,7 +7,6 @@ in the middle of an archiving pass, a uWSGI worker killed while requests run.
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -18,14 +17,14 @@ import sqlalchemy
 import test_archiver
 from archive_base import ArchiveTestBase, archived_ids
 from test_archiver import NOW, archiver
-from test_uwsgi import ROOT, UWSGI, request, wait_until_serving
+from test_uwsgi import request, start_uwsgi, wait_until_serving
 
 from base_test import TEST_REDIS_URLS, TestBase
 from batfriend import config, databases
 from batfriend.api import create_app
 from batfriend.archive import store
 from batfriend.databases import SQL_DOWN
-from batfriend.embedded import free_port, redis_server_binary
+from batfriend.embedded import redis_server_binary
 from batfriend.messages import Messages
 from redis_server import PrivateRedis
 
@@ -150,26 +149,12 @@ class TestSqlRefusedMidArchive(ArchiveTestBase):
 
 class TestUwsgiWorkerKilled(TestBase):
     def test_the_worker_is_respawned_and_nothing_is_inconsistent(self, tmp_path, befriend):
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("UWSGI_", "NEW_RELIC"))}
-        env.update(
-            PORT=str(port),
-            REDIS_URL=config.REDIS_URL,
-            DATABASE_URL=databases.database_url(),
-            BATFRIEND_DATA_DIR=str(tmp_path),
+        master, port, _ = start_uwsgi(
+            tmp_path,
             BATFRIEND_SEND_LIMIT_PER_MINUTE="1000000",
             UWSGI_PROCESSES="2",
             UWSGI_THREADS="2",
         )
-        log = tmp_path / "uwsgi.log"
-        with open(log, "w") as output:
-            master = subprocess.Popen(
-                [str(UWSGI), "--ini", str(ROOT / "uwsgi.ini")],
-                cwd=tmp_path,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
         base = f"http://127.0.0.1:{port}"
         acknowledged, failures, stop = [], [], threading.Event()
 
@@ -216,7 +201,12 @@ class TestUwsgiWorkerKilled(TestBase):
         finally:
             stop.set()
             master.send_signal(signal.SIGTERM)
-            master.wait(timeout=30)
+            try:
+                master.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                master.kill()
+                master.wait()
+                raise
         messages = databases.get_redis("msg:")
         inbox = inbox_ids("bob")
         assert set(acknowledged) <= inbox, "an acknowledged send was lost"

@@ -46,15 +46,22 @@ def stalling_server():
     listener.close()
 
 
+def archived_inbox(signup, count):
+    """Sign bob up with ``count`` archived messages and ``count`` recent ones; return
+    his headers and the oldest recent message (a page before it reads SQL)."""
+    bob = signup("bob")
+    now = time.time()
+    deliver_to_bob(count, now - 40 * DAY)
+    recent = deliver_to_bob(count, now - 60)
+    Archiver().archive_pass()
+    return bob, recent[0]
+
+
 class TestHungSql(ArchiveTestBase):
     def test_archive_pages_are_503_within_the_budget_and_redis_pages_keep_answering(
         self, client, signup, stalling_server, monkeypatch
     ):
-        bob = signup("bob")
-        now = time.time()
-        deliver_to_bob(20, now - 40 * DAY)
-        recent = deliver_to_bob(20, now - 60)
-        Archiver().archive_pass()
+        bob, oldest_recent = archived_inbox(signup, 20)
         monkeypatch.setattr(config, "BATFRIEND_SQL_TIMEOUT", BUDGET)
         monkeypatch.setattr(
             config, "DATABASE_URL", f"mysql+pymysql://root@127.0.0.1:{stalling_server}/hung"
@@ -66,7 +73,7 @@ class TestHungSql(ArchiveTestBase):
             def archive_page(n):
                 started = time.monotonic()
                 response = client.post(
-                    "/messages/inbox", json={"limit": 20, "before": recent[0].id}, headers=bob
+                    "/messages/inbox", json={"limit": 20, "before": oldest_recent.id}, headers=bob
                 )
                 answers[n] = (response, time.monotonic() - started)
 
@@ -87,7 +94,7 @@ class TestHungSql(ArchiveTestBase):
             print(f"\nhung SQL: 503 after {sorted(round(t, 2) for _, t in answers.values())} s")
             again = time.monotonic()
             response = client.post(
-                "/messages/inbox", json={"limit": 20, "before": recent[0].id}, headers=bob
+                "/messages/inbox", json={"limit": 20, "before": oldest_recent.id}, headers=bob
             )
             assert_envelope(response, 503, "unavailable")
             assert time.monotonic() - again < BUDGET + 0.5
@@ -99,11 +106,7 @@ class TestHungSql(ArchiveTestBase):
         url = databases.database_url()
         if not url.startswith("sqlite:///"):
             pytest.skip("the test database is not SQLite")
-        bob = signup("bob")
-        now = time.time()
-        deliver_to_bob(5, now - 40 * DAY)
-        recent = deliver_to_bob(5, now - 60)
-        Archiver().archive_pass()
+        bob, oldest_recent = archived_inbox(signup, 5)
         monkeypatch.setattr(config, "BATFRIEND_SQL_TIMEOUT", BUDGET)
         databases.reset()
         holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
@@ -111,7 +114,7 @@ class TestHungSql(ArchiveTestBase):
         try:
             started = time.monotonic()
             response = client.post(
-                "/messages/inbox", json={"limit": 5, "before": recent[0].id}, headers=bob
+                "/messages/inbox", json={"limit": 5, "before": oldest_recent.id}, headers=bob
             )
             assert_envelope(response, 503, "unavailable")
             assert time.monotonic() - started < BUDGET

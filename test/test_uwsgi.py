@@ -40,26 +40,35 @@ def wait_until_serving(url, process, deadline):
             time.sleep(0.1)
 
 
+def start_uwsgi(tmp_path, **settings):
+    """Start uWSGI with uwsgi.ini on a free port, the test databases and ``settings``.
+
+    Returns (process, port, log path). uWSGI reads UWSGI_<OPTION> over the ini's default.
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UWSGI_", "NEW_RELIC"))}
+    env.update(
+        PORT=str(port),
+        REDIS_URL=config.REDIS_URL,
+        DATABASE_URL=databases.database_url(),
+        BATFRIEND_DATA_DIR=str(tmp_path),
+        **settings,
+    )
+    log = tmp_path / "uwsgi.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [str(UWSGI), "--ini", str(ROOT / "uwsgi.ini")],
+            cwd=tmp_path,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return process, port, log
+
+
 class TestUwsgi(TestBase):
     def test_production_ini_serves_the_app_and_stops_on_sigterm(self, tmp_path):
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("UWSGI_", "NEW_RELIC"))}
-        env.update(
-            PORT=str(port),
-            REDIS_URL=config.REDIS_URL,
-            DATABASE_URL=databases.database_url(),
-            BATFRIEND_DATA_DIR=str(tmp_path),
-            UWSGI_PROCESSES="3",  # uWSGI reads UWSGI_<OPTION> over the ini's default
-        )
-        log = tmp_path / "uwsgi.log"
-        with open(log, "w") as output:
-            process = subprocess.Popen(
-                [str(UWSGI), "--ini", str(ROOT / "uwsgi.ini")],
-                cwd=tmp_path,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+        process, port, log = start_uwsgi(tmp_path, UWSGI_PROCESSES="3")
         try:
             base = f"http://127.0.0.1:{port}"
             status, content_type, body = wait_until_serving(

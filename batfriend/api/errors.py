@@ -18,7 +18,8 @@ from batfriend.errors import BatfriendError, TooManyRequests
 
 logger = logging.getLogger(__name__)
 
-_HTTP_CODES = {
+# The API's error code of each HTTP status.
+HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -48,7 +49,7 @@ def _batfriend_error(error: BatfriendError) -> flask.Response:
 
 def _http_error(error: HTTPException) -> flask.Response:
     status = error.code or 500
-    response = envelope(status, _HTTP_CODES.get(status, "internal_error"), error.description or "")
+    response = envelope(status, HTTP_CODES.get(status, "internal_error"), error.description or "")
     allowed = getattr(error, "valid_methods", None)
     if allowed:
         response.headers["Allow"] = ", ".join(allowed)

@@ -11,23 +11,14 @@ import json
 from typing import Any
 
 import batfriend
+from batfriend.api.errors import HTTP_CODES
 from batfriend.api.validation import LOBBY_NAME, USERNAME
 from batfriend.message import MAX_BODY_LENGTH, MESSAGE_ID
 
 Schema = dict[str, Any]
 
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "too_many_requests",
-    503: "unavailable",
-}
+ERROR_CODES = sorted({*HTTP_CODES.values(), "internal_error"})
+
 _WHEN = {
     400: "Not JSON, not an object, a field missing, of the wrong type, out of range, or unknown.",
     401: "No token, a bad or expired token, or wrong credentials.",
@@ -385,7 +376,10 @@ def document() -> Schema:
             "error": {
                 "type": "object",
                 "properties": {
-                    "code": {"type": "string", "enum": sorted(set(ERROR_CODES.values()))},
+                    "code": {
+                        "type": "string",
+                        "enum": sorted({*HTTP_CODES.values(), "internal_error"}),
+                    },
                     "message": {"type": "string"},
                 },
                 "required": ["code", "message"],
