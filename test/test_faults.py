@@ -7,6 +7,7 @@ in the middle of an archiving pass, a uWSGI worker killed while requests run.
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 
