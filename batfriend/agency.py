@@ -2,31 +2,25 @@
 
 from redis import Redis
 
-from batfriend.agent import (
-    AGENT_PREFIX,
-    SNAPSHOT_FIELDS,
-    AgentSnapshot,
-    agent_index_key,
-    agent_key,
-    snapshot_from_fields,
-)
+from batfriend.agent import SNAPSHOT_FIELDS, AgentSnapshot, snapshot_from_fields
 from batfriend.databases import get_redis
+from batfriend.keys import AgentKeys
 
 
 class Agency:
     """Every registered agent."""
 
     def __init__(self) -> None:
-        self._redis: Redis = get_redis(AGENT_PREFIX)
+        self._redis: Redis = get_redis(AgentKeys.PREFIX)
 
     def exists(self, username: str) -> bool:
         """Return whether an agent named ``username`` is registered."""
-        return self._redis.zscore(agent_index_key(), username) is not None
+        return self._redis.zscore(AgentKeys.index(), username) is not None
 
     def view_many(self, usernames: list[str]) -> dict[str, AgentSnapshot]:
         """Return the snapshots of the agents that exist among ``usernames``, in one round trip."""
         pipeline = self._redis.pipeline(transaction=False)
         for username in usernames:
-            pipeline.hmget(agent_key(username), SNAPSHOT_FIELDS)
+            pipeline.hmget(AgentKeys.agent(username), SNAPSHOT_FIELDS)
         snapshots = (snapshot_from_fields(fields) for fields in pipeline.execute())
         return {s.username: s for s in snapshots if s is not None}

@@ -10,10 +10,9 @@ from redis import Redis
 
 from batfriend.databases import get_redis
 from batfriend.errors import Conflict, NotFound
+from batfriend.keys import AgentKeys
 from batfriend.passwords import hash_password, verify_password
 from batfriend.scripts import get_script
-
-AGENT_PREFIX = "agent:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +64,6 @@ class AgentSnapshot:
         return cls(username, display_name, float(created_at))
 
 
-def agent_key(username: str) -> str:
-    """Return the key of an agent's hash."""
-    return f"{AGENT_PREFIX}{username}"
-
-
-def agent_index_key() -> str:
-    """Return the key of the ZSET of every username, scored by creation time."""
-    return f"{AGENT_PREFIX}index"
-
-
 def snapshot_from_fields(fields: list[bytes | None]) -> AgentSnapshot | None:
     """Build a snapshot from ``HMGET username display_name created_at``; None if absent."""
     username, display_name, created_at = fields
@@ -92,12 +81,9 @@ class Agent:
     def __init__(self, username: str) -> None:
         if type(username) is not str:
             raise TypeError("username must be a str")
-        self._redis: Redis = get_redis(AGENT_PREFIX)
+        self._redis: Redis = get_redis(AgentKeys.PREFIX)
         self._username = username
         self._register = get_script(self._redis, "agent_register")
-
-    def _agent_key(self) -> str:
-        return agent_key(self._username)
 
     def register(
         self, password: str, display_name: str | None = None, now: float | None = None
@@ -106,7 +92,7 @@ class Agent:
         created_at = time.time() if now is None else now
         shown = display_name or self._username
         created = self._register(
-            keys=[self._agent_key(), agent_index_key()],
+            keys=[AgentKeys.agent(self._username), AgentKeys.index()],
             args=[self._username, shown, hash_password(password), repr(created_at)],
         )
         if not created:
@@ -115,12 +101,14 @@ class Agent:
 
     def check_password(self, password: str) -> bool:
         """Return whether ``password`` is this agent's; unknown agents cost the same time."""
-        stored = self._redis.hget(self._agent_key(), "password")
+        stored = self._redis.hget(AgentKeys.agent(self._username), "password")
         return verify_password(password, stored.decode() if stored is not None else None)
 
     def view(self) -> AgentSnapshot:
         """Return the agent's public snapshot; raise NotFound if there is no such agent."""
-        snapshot = snapshot_from_fields(self._redis.hmget(self._agent_key(), SNAPSHOT_FIELDS))
+        snapshot = snapshot_from_fields(
+            self._redis.hmget(AgentKeys.agent(self._username), SNAPSHOT_FIELDS)
+        )
         if snapshot is None:
             raise NotFound(f"no agent named {self._username!r}")
         return snapshot

@@ -1,15 +1,8 @@
 """Build the Elastic Beanstalk source bundle: ``python -m batfriend.bundle``.
 
-Writes ``dist/batfriend-<version>.zip`` holding exactly what an Elastic
-Beanstalk Python environment needs at the root of its source bundle: the
-pinned ``requirements.txt``, ``app.py``, ``basic_config.py``, the
-``batfriend`` package (its ``.py`` and ``.lua`` files), ``uwsgi.ini``,
-``Procfile``, ``.ebextensions/``, ``cron.yaml`` and ``newrelic.ini``. Nothing
-else goes in: no tests, caches, local data or ``.git``. Entries are sorted
-and dated 1980-01-01, so the same sources always give the same bytes.
-
-Run it from a clone (or an editable install): it reads the files beside
-``app.py``, not an installed copy of the package.
+It holds exactly ``bundle_files()``, sorted and dated 1980-01-01, so the same
+sources always give the same bytes. Run it from a clone: it reads the files
+beside ``app.py``, not an installed copy.
 """
 
 import argparse

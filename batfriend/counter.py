@@ -6,6 +6,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from batfriend.databases import get_redis
+from batfriend.keys import CounterKeys
 
 
 class Counter:
@@ -18,12 +19,9 @@ class Counter:
         self._redis: Redis = get_redis(name)
         self._name = name
 
-    def _count_key(self) -> str:
-        return f"{self._name}:count"
-
     def increment(self) -> int:
         """Add one; return the new value."""
-        return self._redis.incr(self._count_key())
+        return self._redis.incr(CounterKeys.count(self._name))
 
     def increment_by(self, amt: int) -> int:
         """Add ``amt`` (an int, 0 or more); return the new value."""
@@ -31,11 +29,11 @@ class Counter:
             raise TypeError(f"Counter {self._name!r}: amt must be an int, not {type(amt).__name__}")
         if amt < 0:
             raise ValueError(f"Counter {self._name!r} only goes up: amt must be >= 0, got {amt}")
-        return self._redis.incrby(self._count_key(), amt)
+        return self._redis.incrby(CounterKeys.count(self._name), amt)
 
     def view(self) -> int:
         """Return the current value (0 when never counted)."""
-        return int(self._redis.get(self._count_key()) or 0)
+        return int(self._redis.get(CounterKeys.count(self._name)) or 0)
 
     def increment_if_below(self, limit: int) -> bool:
         """Add one unless the value has reached ``limit`` (a quota); return whether it did."""
@@ -45,13 +43,15 @@ class Counter:
 
     def _transact_optimistic(self, step: Callable[[Pipeline], bool]) -> bool:
         """Run ``step`` under WATCH of the count; redis-py re-runs it whenever EXEC is refused."""
-        return self._redis.transaction(step, self._count_key(), value_from_callable=True)
+        return self._redis.transaction(
+            step, CounterKeys.count(self._name), value_from_callable=True
+        )
 
     def _increment_step(self, pipe: Pipeline, limit: int) -> bool:
         """Read under WATCH, then queue the INCR after MULTI; may run several times."""
-        current = int(pipe.get(self._count_key()) or 0)
+        current = int(pipe.get(CounterKeys.count(self._name)) or 0)
         pipe.multi()
         if current >= limit:
             return False
-        pipe.incr(self._count_key())
+        pipe.incr(CounterKeys.count(self._name))
         return True

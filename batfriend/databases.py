@@ -30,6 +30,10 @@ SQL_DOWN = (
 # What a call raises when a database is unreachable or too slow: the API answers 503,
 # the watcher backs off and tries again.
 DATABASE_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, *SQL_DOWN)
+# Any other error Redis answers (out of memory, read-only replica, loading, busy): the API
+# answers 503 with Retry-After; REDIS_OUT_OF_MEMORY is the one logged as such.
+REDIS_REFUSED = redis.exceptions.RedisError
+REDIS_OUT_OF_MEMORY = redis.exceptions.OutOfMemoryError
 _FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 _lock = threading.Lock()

@@ -1,12 +1,8 @@
 """``Doorman``: issues, checks and revokes session tokens.
 
-A token is 32 random bytes from ``secrets`` (256 bits), shown to the client
-once. Redis keeps only its SHA-256, so a copy of the database holds no usable
-token, and the look-up by digest needs no comparison of secrets.
-
-Failed logins are counted per username (10 per 5 minutes). Once a username
-has used them up, every login for it gets 429 until the window ends, the right
-password included, so the answer never tells a guesser which password is right.
+Redis keeps only a token's SHA-256, so a copy of the database holds no usable
+token. A username that used up its failed logins gets 429 for every login until
+the window ends, the right password included, so the answer tells a guesser nothing.
 """
 
 import hashlib
@@ -19,9 +15,9 @@ from batfriend import config
 from batfriend.agent import Agent
 from batfriend.databases import get_redis
 from batfriend.errors import Unauthorized
+from batfriend.keys import SessionKeys
 from batfriend.rate_limiter import RateLimiter
 
-SESSION_PREFIX = "session:"
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = 5 * 60.0
 
@@ -30,13 +26,13 @@ class Doorman:
     """Lets agents in and out; ``ttl`` is a session's lifetime in seconds."""
 
     def __init__(self, ttl: float | None = None) -> None:
-        self._redis: Redis = get_redis(SESSION_PREFIX)
+        self._redis: Redis = get_redis(SessionKeys.PREFIX)
         self._ttl = config.BATFRIEND_SESSION_SECONDS if ttl is None else ttl
         self._login_failures = RateLimiter("login", LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW)
 
     def _session_key(self, token: str) -> str:
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{SESSION_PREFIX}{digest}"
+        return SessionKeys.session(digest)
 
     def login(self, username: str, password: str, now: float | None = None) -> tuple[str, float]:
         """Return ``(token, expires_at)``; Unauthorized if wrong, TooManyRequests if locked out."""

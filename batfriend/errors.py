@@ -71,3 +71,11 @@ class Unavailable(BatfriendError):
 
     status = 503
     code = "unavailable"
+
+
+def error_classes() -> list[type[BatfriendError]]:
+    """Return ``BatfriendError`` and every subclass: the one table of statuses and API codes."""
+    found: list[type[BatfriendError]] = [BatfriendError]
+    for cls in found:
+        found.extend(cls.__subclasses__())
+    return found

@@ -17,14 +17,8 @@ from redis import Redis
 from batfriend.agency import Agency
 from batfriend.databases import get_redis
 from batfriend.errors import BadRequest, NotFound
+from batfriend.keys import MsgKeys
 from batfriend.scripts import get_script
-
-MSG_PREFIX = "msg:"
-
-
-def friends_key(username: str) -> str:
-    """Return the key of an agent's friends: a ZSET of usernames scored by friendship time."""
-    return f"{MSG_PREFIX}friends:{username}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,24 +74,20 @@ class Friends:
     def __init__(self, username: str) -> None:
         if type(username) is not str:
             raise TypeError("username must be a str")
-        self._redis: Redis = get_redis(MSG_PREFIX)
+        self._redis: Redis = get_redis(MsgKeys.PREFIX)
         self._username = username
         self._accept = get_script(self._redis, "friends_accept")
-
-    @staticmethod
-    def _incoming_key(username: str) -> str:
-        return f"{MSG_PREFIX}requests-in:{username}"
-
-    @staticmethod
-    def _outgoing_key(username: str) -> str:
-        return f"{MSG_PREFIX}requests-out:{username}"
 
     def _both_sides(self, other: str) -> list[str]:
         """Return the six keys ``friends_accept.lua`` takes: ours, then the other agent's."""
         return [
             key
             for name in (self._username, other)
-            for key in (friends_key(name), self._incoming_key(name), self._outgoing_key(name))
+            for key in (
+                MsgKeys.friends(name),
+                MsgKeys.requests_in(name),
+                MsgKeys.requests_out(name),
+            )
         ]
 
     def _run_accept(self, other: str, mode: str, now: float | None) -> str:
@@ -125,17 +115,17 @@ class Friends:
         pipeline = self._redis.pipeline(transaction=True)
         me = self._username
         for owner, name in ((me, other), (other, me)):
-            pipeline.zrem(friends_key(owner), name)
-            pipeline.zrem(self._incoming_key(owner), name)
-            pipeline.zrem(self._outgoing_key(owner), name)
+            pipeline.zrem(MsgKeys.friends(owner), name)
+            pipeline.zrem(MsgKeys.requests_in(owner), name)
+            pipeline.zrem(MsgKeys.requests_out(owner), name)
         pipeline.execute()
 
     def view(self) -> FriendsSnapshot:
         """Return friends (oldest friendship first) and pending requests, in one round trip."""
         pipeline = self._redis.pipeline(transaction=False)
-        pipeline.zrange(friends_key(self._username), 0, -1, withscores=True)
-        pipeline.zrange(self._incoming_key(self._username), 0, -1)
-        pipeline.zrange(self._outgoing_key(self._username), 0, -1)
+        pipeline.zrange(MsgKeys.friends(self._username), 0, -1, withscores=True)
+        pipeline.zrange(MsgKeys.requests_in(self._username), 0, -1)
+        pipeline.zrange(MsgKeys.requests_out(self._username), 0, -1)
         friends, incoming, outgoing = pipeline.execute()
         return FriendsSnapshot(
             tuple((name.decode(), since) for name, since in friends),

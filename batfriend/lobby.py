@@ -1,17 +1,13 @@
 """``Lobby``: a room with members, their presence and a history whose recent part is in Redis.
 
-A lobby is four keys in the ``lobby:`` family: an info hash (it exists once
-someone has joined), the members (a ZSET scored by when each was last seen, so
-presence is a range query), and the history, kept like an inbox (a ZSET of ids
-with all scores 0, walked by ``ZREVRANGEBYLEX``, plus a HASH of msgpack
-messages). Redis keeps the most recent ``history_cap`` messages: a post that
-passes the cap flags the lobby in ``lobby:_overflowing`` (``_`` is never in a
-lobby name) and the archiver moves the oldest to SQL, removing them from Redis
-only once SQL has them, so nothing pushed out is lost. History pages continue
-into SQL seamlessly (``batfriend.archive``).
+Presence is membership: the members ZSET is scored by when each was last seen.
+Redis keeps the most recent ``history_cap`` messages; a post past the cap flags
+the lobby for the archiver, which removes messages only once SQL has them.
 """
 
+import functools
 import json
+import operator
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +15,10 @@ from typing import Any
 import msgpack
 from redis import Redis
 from redis.client import Pipeline
+from redis.commands.core import Script
 
 from batfriend.archive.boundary import (
+    forget_batch,
     load_batch,
     merge_page,
     next_before,
@@ -30,15 +28,14 @@ from batfriend.archive.boundary import (
 from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
+from batfriend.keys import LobbyKeys
 from batfriend.message import Message, load_page, message_millisecond, newest_first_bound
-from batfriend.scripts import get_script, run_pipeline
+from batfriend.scripts import get_script
 
-LOBBY_PREFIX = "lobby:"
 HISTORY_CAP = 1000
 ONLINE_WINDOW = 60.0
 # A member unseen for this long is dropped by the sweep (``prune_idle_members``).
 MEMBER_IDLE = 24 * 3600.0
-_MEMBERS_SUFFIX = ":members"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,39 +100,24 @@ class Lobby:
             raise TypeError("name must be a str")
         if history_cap < 1 or online_window <= 0:
             raise ValueError("a lobby needs history_cap >= 1 and a positive online_window")
-        self._redis: Redis = get_redis(LOBBY_PREFIX)
+        self._redis: Redis = get_redis(LobbyKeys.PREFIX)
         self._name = name
         self._history_cap = history_cap
         self._online_window = online_window
         self._post = get_script(self._redis, "lobby_post")
         self._history = get_script(self._redis, "lobby_history")
-        self._forget = get_script(self._redis, "lobby_forget")
         self._archive = Archive()
-
-    def _info_key(self) -> str:
-        return f"{LOBBY_PREFIX}{self._name}:info"
-
-    def _members_key(self) -> str:
-        return f"{LOBBY_PREFIX}{self._name}{_MEMBERS_SUFFIX}"
-
-    def _history_key(self) -> str:
-        return f"{LOBBY_PREFIX}{self._name}:history"
-
-    def _bodies_key(self) -> str:
-        return f"{LOBBY_PREFIX}{self._name}:bodies"
-
-    @staticmethod
-    def _overflowing_key() -> str:
-        return f"{LOBBY_PREFIX}_overflowing"
 
     def _missing(self) -> NotFound:
         return NotFound(f"no lobby named {self._name!r}; join it to create it")
 
     def _queue_snapshot(self, pipeline: Pipeline, now: float) -> None:
         """Queue the three reads ``_snapshot`` turns into a LobbySnapshot."""
-        pipeline.zcard(self._members_key())
-        pipeline.zrevrangebyscore(self._members_key(), "+inf", repr(now - self._online_window))
-        pipeline.hget(self._info_key(), "posted")
+        pipeline.zcard(LobbyKeys.members(self._name))
+        pipeline.zrevrangebyscore(
+            LobbyKeys.members(self._name), "+inf", repr(now - self._online_window)
+        )
+        pipeline.hget(LobbyKeys.info(self._name), "posted")
 
     def _snapshot(self, members: int, online: list[bytes], posted: bytes | None) -> LobbySnapshot:
         return LobbySnapshot(
@@ -146,14 +128,14 @@ class Lobby:
         """Add ``username`` to the lobby (creating it on first join); return its snapshot."""
         when = time.time() if now is None else now
         pipeline = self._redis.pipeline(transaction=True)
-        pipeline.hsetnx(self._info_key(), "created_at", repr(when))
-        pipeline.zadd(self._members_key(), {username: when}, gt=True)
+        pipeline.hsetnx(LobbyKeys.info(self._name), "created_at", repr(when))
+        pipeline.zadd(LobbyKeys.members(self._name), {username: when}, gt=True)
         self._queue_snapshot(pipeline, when)
         return self._snapshot(*pipeline.execute()[2:])
 
     def leave(self, username: str) -> None:
         """Remove ``username`` from the lobby; leaving a lobby one is not in changes nothing."""
-        self._redis.zrem(self._members_key(), username)
+        self._redis.zrem(LobbyKeys.members(self._name), username)
 
     def post(self, username: str, body: str, now: float | None = None) -> Message:
         """Post ``body`` as ``username`` in one atomic step; members only."""
@@ -161,11 +143,11 @@ class Lobby:
         message = Message.compose(username, body, when, lobby=self._name)
         outcome = self._post(
             keys=[
-                self._info_key(),
-                self._members_key(),
-                self._history_key(),
-                self._bodies_key(),
-                self._overflowing_key(),
+                LobbyKeys.info(self._name),
+                LobbyKeys.members(self._name),
+                LobbyKeys.history(self._name),
+                LobbyKeys.bodies(self._name),
+                LobbyKeys.overflowing(),
             ],
             args=[
                 username,
@@ -192,7 +174,12 @@ class Lobby:
         """
         when = time.time() if now is None else now
         outcome, *found = self._history(
-            keys=[self._info_key(), self._members_key(), self._history_key(), self._bodies_key()],
+            keys=[
+                LobbyKeys.info(self._name),
+                LobbyKeys.members(self._name),
+                LobbyKeys.history(self._name),
+                LobbyKeys.bodies(self._name),
+            ],
             args=[username, repr(when), newest_first_bound(before), limit],
         )
         if outcome == -1:
@@ -211,8 +198,8 @@ class Lobby:
         """Return the lobby's snapshot, refreshing ``viewer``'s presence if a member."""
         when = time.time() if now is None else now
         pipeline = self._redis.pipeline(transaction=True)
-        pipeline.exists(self._info_key())
-        pipeline.zadd(self._members_key(), {viewer: when}, xx=True, gt=True)
+        pipeline.exists(LobbyKeys.info(self._name))
+        pipeline.zadd(LobbyKeys.members(self._name), {viewer: when}, xx=True, gt=True)
         self._queue_snapshot(pipeline, when)
         exists, _, *snapshot = pipeline.execute()
         if not exists:
@@ -226,50 +213,50 @@ class Lobby:
         For the archiver: three round trips, whatever the number of lobbies. A
         flagged lobby back within its cap is unflagged on the way.
         """
-        redis = get_redis(LOBBY_PREFIX)
-        names = redis.zrange(cls._overflowing_key(), 0, lobbies - 1)
+        redis = get_redis(LobbyKeys.PREFIX)
+        names = [name.decode() for name in redis.zrange(LobbyKeys.overflowing(), 0, lobbies - 1)]
         if not names:
             return []
-        found = [cls(name.decode(), history_cap) for name in names]
         pipeline = redis.pipeline(transaction=True)
-        for lobby in found:
-            pipeline.zcard(lobby._history_key())
-            pipeline.zrange(lobby._history_key(), 0, limit - 1)
+        for name in names:
+            pipeline.zcard(LobbyKeys.history(name))
+            pipeline.zrange(LobbyKeys.history(name), 0, limit - 1)
         replies = pipeline.execute()
         candidates = [
             ids[: max(0, count - history_cap)]
             for count, ids in zip(replies[::2], replies[1::2], strict=True)
         ]
-        sources = [(lobby._bodies_key(), lobby._queue_forget) for lobby in found]
+        forget = get_script(redis, "lobby_forget")
+        sources = [
+            (LobbyKeys.bodies(name), functools.partial(_queue_forget, forget, history_cap, name))
+            for name in names
+        ]
         return load_batch(redis, sources, candidates, limit)
-
-    def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
-        """Queue the removal of archived ``ids`` (and unflagging this lobby once within its cap)."""
-        newest = max(map(message_millisecond, ids), default=0)
-        self._forget(
-            keys=[
-                self._info_key(),
-                self._history_key(),
-                self._bodies_key(),
-                self._overflowing_key(),
-            ],
-            args=[self._name, self._history_cap, newest, *ids],
-            client=pipeline,
-        )
 
     @classmethod
     def forget(cls, messages: list[Message], history_cap: int) -> int:
         """Remove messages SQL has committed from their lobbies in one round trip; count them."""
-        by_lobby: dict[str, list[str]] = {}
-        for message in messages:
-            if message.lobby is not None:
-                by_lobby.setdefault(message.lobby, []).append(message.id)
+        redis = get_redis(LobbyKeys.PREFIX)
+        forget = get_script(redis, "lobby_forget")
+        queue_forget = functools.partial(_queue_forget, forget, history_cap)
+        return forget_batch(redis, messages, operator.attrgetter("lobby"), queue_forget)
 
-        def queue(pipeline: Pipeline) -> None:
-            for name, ids in by_lobby.items():
-                cls(name, history_cap)._queue_forget(pipeline, ids)
 
-        return sum(run_pipeline(get_redis(LOBBY_PREFIX), queue))
+def _queue_forget(
+    forget: Script, history_cap: int, name: str, pipeline: Pipeline, ids: list[str]
+) -> None:
+    """Queue the removal of archived ``ids`` (and unflagging lobby ``name`` once within its cap)."""
+    newest = max(map(message_millisecond, ids), default=0)
+    forget(
+        keys=[
+            LobbyKeys.info(name),
+            LobbyKeys.history(name),
+            LobbyKeys.bodies(name),
+            LobbyKeys.overflowing(),
+        ],
+        args=[name, history_cap, newest, *ids],
+        client=pipeline,
+    )
 
 
 def prune_idle_members(keys: list[str], now: float | None = None, idle: float = MEMBER_IDLE) -> int:
@@ -280,11 +267,11 @@ def prune_idle_members(keys: list[str], now: float | None = None, idle: float = 
     the others (info, history, the archiver's ``lobby:_overflowing``, also scored by
     time) are left alone. Returns how many were dropped.
     """
-    members = [key for key in keys if key.endswith(_MEMBERS_SUFFIX)]
+    members = [key for key in keys if key.endswith(LobbyKeys.MEMBERS_SUFFIX)]
     if not members:
         return 0
     cutoff = (time.time() if now is None else now) - idle
-    pipeline = get_redis(LOBBY_PREFIX).pipeline(transaction=False)
+    pipeline = get_redis(LobbyKeys.PREFIX).pipeline(transaction=False)
     for key in members:
         pipeline.zremrangebyscore(key, "-inf", f"({cutoff!r}")
     return sum(pipeline.execute())

@@ -1,12 +1,9 @@
 """``Message``: one message, direct or in a lobby, with ids that sort by time.
 
-An id is ``<ms>-<seq>-<node>``: the millisecond it was sent (13 digits), a
-per-process sequence (12 hex digits) and a random per-process node (10 hex
-digits, drawn again after a fork). Fixed widths make string order time order;
-the sequence keeps ids made in one millisecond distinct and in the order they
-were made; the node keeps processes apart. ``sent_at`` is exactly that
-millisecond, so ordering by ``id`` and by ``(sent_at, id)`` agree: Redis pages by
-id, and so does the SQL archive, so a cursor (the last id seen) works in both.
+An id is ``<ms>-<seq>-<node>`` in fixed widths: string order is time order, ids
+made in one millisecond stay distinct and ordered, processes never collide.
+``sent_at`` is exactly that millisecond, so ordering by id and by ``(sent_at,
+id)`` agree, in Redis and in SQL.
 """
 
 import json

@@ -1,33 +1,25 @@
 """``Messages``: one agent's inbox, paged newest first, with an exact unread count.
 
-An inbox is three keys in the ``msg:`` family: an index of ids (a ZSET whose
-scores are all 0, so ``ZREVRANGEBYLEX`` walks it newest first and a cursor is
-simply the last id seen), the stored messages (a HASH id -> msgpack) and the
-unread ids (a SET, so the unread count is its size and can never drift).
-Delivering is idempotent by id; a send is that delivery gated, in the same Lua
-call, by the friendship and the sender's sliding window of sends. A send with a
-future ``deliver_at`` passes the same gate and then waits as a scheduled message
-(``batfriend.scheduled``) until the watcher delivers it. A page is one Lua call
-too: ids, bodies, unread flags and the unread count.
-
-Messages older than the retention window move to SQL (``batfriend.archive``):
-an index of inboxes by their oldest message tells the archiver where to look,
-and a page that reaches past what Redis holds continues in SQL. Read state stays
-in the unread set for archived messages too, so the count stays exact. Every way
-into an inbox (a send, a system message, a scheduled message arriving, whose id
-may be older than what was archived already) keeps that index up to date.
+Delivering is idempotent by id; the unread count is the size of the unread set,
+so it cannot drift; every way into an inbox (send, system message, scheduled
+arrival, whose id may be older than what was archived) keeps the archiver's
+index of inboxes up to date.
 """
 
 import dataclasses
+import functools
 import math
+import operator
 import time
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.commands.core import Script
 
 from batfriend import config
 from batfriend.agency import Agency
 from batfriend.archive.boundary import (
+    forget_batch,
     load_batch,
     merge_page,
     next_before,
@@ -37,7 +29,7 @@ from batfriend.archive.boundary import (
 from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
-from batfriend.friends import MSG_PREFIX, friends_key
+from batfriend.keys import MsgKeys
 from batfriend.message import (
     Message,
     load_page,
@@ -45,8 +37,8 @@ from batfriend.message import (
     message_time,
     newest_first_bound,
 )
-from batfriend.scheduled import ScheduledMessages, read_delivery_payload, scheduled_key
-from batfriend.scripts import get_script, run_pipeline
+from batfriend.scheduled import ScheduledMessages, read_delivery_payload
+from batfriend.scripts import get_script
 
 SEND_WINDOW = 60.0
 # How long an outside id (an SQS message id) keeps naming the message it delivered:
@@ -60,7 +52,7 @@ class Messages:
     def __init__(self, owner: str, send_limit: int | None = None) -> None:
         if type(owner) is not str:
             raise TypeError("owner must be a str")
-        self._redis: Redis = get_redis(MSG_PREFIX)
+        self._redis: Redis = get_redis(MsgKeys.PREFIX)
         self._owner = owner
         limit = config.BATFRIEND_SEND_LIMIT_PER_MINUTE if send_limit is None else send_limit
         if limit < 1:
@@ -69,36 +61,14 @@ class Messages:
         self._deliver = get_script(self._redis, "messages_deliver")
         self._deliver_scheduled = get_script(self._redis, "messages_deliver_scheduled")
         self._page = get_script(self._redis, "messages_page")
-        self._forget = get_script(self._redis, "messages_forget")
         self._archive = Archive()
 
-    def _inbox_key(self) -> str:
-        return f"{MSG_PREFIX}inbox:{self._owner}"
-
-    def _bodies_key(self) -> str:
-        return f"{MSG_PREFIX}bodies:{self._owner}"
-
-    def _unread_key(self) -> str:
-        return f"{MSG_PREFIX}unread:{self._owner}"
-
-    @staticmethod
-    def _send_log_key(sender: str) -> str:
-        return f"{MSG_PREFIX}sent:{sender}"
-
-    @staticmethod
-    def _once_key(once: str) -> str:
-        return f"{MSG_PREFIX}once:{once}"
-
-    @staticmethod
-    def _archive_due_key() -> str:
-        return f"{MSG_PREFIX}archive:due"
-
-    @staticmethod
-    def _watermarks_key() -> str:
-        return f"{MSG_PREFIX}archive:newest"
-
     def _inbox_keys(self) -> list[str]:
-        return [self._inbox_key(), self._bodies_key(), self._unread_key()]
+        return [
+            MsgKeys.inbox(self._owner),
+            MsgKeys.bodies(self._owner),
+            MsgKeys.unread(self._owner),
+        ]
 
     def send(
         self, sender: str, body: str, deliver_at: float | None = None, now: float | None = None
@@ -111,9 +81,9 @@ class Messages:
         message = Message.compose(sender, body, when, to=self._owner, deliver_at=deliver_at)
         keys = [
             *self._inbox_keys(),
-            self._archive_due_key(),
-            friends_key(sender),
-            self._send_log_key(sender),
+            MsgKeys.archive_due(),
+            MsgKeys.friends(sender),
+            MsgKeys.sent(sender),
         ]
         args = [
             message.id,
@@ -143,7 +113,7 @@ class Messages:
         if message.to != self._owner:
             raise ValueError(f"message {message.id} is not addressed to {self._owner!r}")
         outcome, _ = self._deliver(
-            keys=[*self._inbox_keys(), self._archive_due_key()],
+            keys=[*self._inbox_keys(), MsgKeys.archive_due()],
             args=[message.id, message.dump_msgpack(), self._owner],
         )
         return outcome == 1
@@ -151,7 +121,7 @@ class Messages:
     def deliver_scheduled(self, message_id: str) -> bool:
         """Move a waiting message into this inbox, once; False if it is not waiting (any more)."""
         delivered = self._deliver_scheduled(
-            keys=[scheduled_key(message_id), *self._inbox_keys(), self._archive_due_key()],
+            keys=[MsgKeys.scheduled(message_id), *self._inbox_keys(), MsgKeys.archive_due()],
             args=[message_id, self._owner],
         )
         return delivered == 1
@@ -166,8 +136,8 @@ class Messages:
             raise NotFound(f"no agent named {self._owner!r}")
         fresh = Message.compose(None, body, time.time() if now is None else now, to=self._owner)
         pipeline = self._redis.pipeline(transaction=True)
-        pipeline.set(self._once_key(once), fresh.id, nx=True, px=int(ONCE_SECONDS * 1000))
-        pipeline.get(self._once_key(once))
+        pipeline.set(MsgKeys.once(once), fresh.id, nx=True, px=int(ONCE_SECONDS * 1000))
+        pipeline.get(MsgKeys.once(once))
         bound = pipeline.execute()[1].decode()
         sent_at = message_time(bound)
         message = Message(bound, None, self._owner, None, body, sent_at, sent_at, False)
@@ -184,7 +154,7 @@ class Messages:
         unread flags. ``next_before`` is None on the last page.
         """
         unread, fetched, blobs, unread_flags, newest_archived = self._page(
-            keys=[*self._inbox_keys(), self._watermarks_key()],
+            keys=[*self._inbox_keys(), MsgKeys.watermarks()],
             args=[newest_first_bound(before), limit, self._owner],
         )
         recent = load_page(blobs, unread_flags)
@@ -193,7 +163,7 @@ class Messages:
             return recent, next_before(fetched, limit, newest), unread
         archived = self._archive.inbox_page(self._owner, before, limit + 1)
         if archived:
-            flags = self._redis.smismember(self._unread_key(), [m.id for m in archived])
+            flags = self._redis.smismember(MsgKeys.unread(self._owner), [m.id for m in archived])
             archived = [
                 dataclasses.replace(m, read=not f) for m, f in zip(archived, flags, strict=True)
             ]
@@ -202,20 +172,20 @@ class Messages:
 
     def unread(self) -> int:
         """Return how many messages in this inbox are unread."""
-        return self._redis.scard(self._unread_key())
+        return self._redis.scard(MsgKeys.unread(self._owner))
 
     def mark_read(self, ids: list[str]) -> int:
         """Mark messages read (ids not in this inbox are ignored); return the unread count."""
         pipeline = self._redis.pipeline(transaction=True)
         if ids:
-            pipeline.srem(self._unread_key(), *ids)
-        pipeline.scard(self._unread_key())
+            pipeline.srem(MsgKeys.unread(self._owner), *ids)
+        pipeline.scard(MsgKeys.unread(self._owner))
         return pipeline.execute()[-1]
 
     @classmethod
     def oldest_unarchived_at(cls) -> float | None:
         """Return when the oldest message still in any inbox was sent (None: all empty)."""
-        oldest = get_redis(MSG_PREFIX).zrange(cls._archive_due_key(), 0, 0, withscores=True)
+        oldest = get_redis(MsgKeys.PREFIX).zrange(MsgKeys.archive_due(), 0, 0, withscores=True)
         return oldest[0][1] / 1000 if oldest else None
 
     @classmethod
@@ -225,46 +195,44 @@ class Messages:
         For the archiver: three round trips, whatever the number of inboxes. An
         inbox the index holds for nothing older is re-scored on the way.
         """
-        redis = get_redis(MSG_PREFIX)
+        redis = get_redis(MsgKeys.PREFIX)
         cutoff = math.ceil(before * 1000)
-        owners = redis.zrangebyscore(cls._archive_due_key(), "-inf", f"({cutoff}", 0, inboxes)
-        if not owners:
+        due = redis.zrangebyscore(MsgKeys.archive_due(), "-inf", f"({cutoff}", 0, inboxes)
+        if not due:
             return []
-        found = [cls(owner.decode()) for owner in owners]
+        owners = [owner.decode() for owner in due]
         pipeline = redis.pipeline(transaction=False)
-        for inbox in found:
-            pipeline.zrangebylex(inbox._inbox_key(), "-", f"({cutoff:013d}", 0, limit)
+        for owner in owners:
+            pipeline.zrangebylex(MsgKeys.inbox(owner), "-", f"({cutoff:013d}", 0, limit)
         candidates = pipeline.execute()
-        sources = [(inbox._bodies_key(), inbox._queue_forget) for inbox in found]
+        forget = get_script(redis, "messages_forget")
+        sources = [
+            (MsgKeys.bodies(owner), functools.partial(_queue_forget, forget, owner))
+            for owner in owners
+        ]
         return load_batch(redis, sources, candidates, limit)
-
-    def _queue_forget(self, pipeline: Pipeline, ids: list[str]) -> None:
-        """Queue the removal of archived ``ids`` (and a re-score of this inbox in the index)."""
-        newest = max(map(message_millisecond, ids), default=0)
-        self._forget(
-            keys=[
-                self._inbox_key(),
-                self._bodies_key(),
-                self._archive_due_key(),
-                self._watermarks_key(),
-            ],
-            args=[self._owner, newest, *ids],
-            client=pipeline,
-        )
 
     @classmethod
     def forget(cls, messages: list[Message]) -> int:
         """Remove messages SQL has committed from their inboxes in one round trip; count them."""
-        by_owner: dict[str, list[str]] = {}
-        for message in messages:
-            if message.to is not None:
-                by_owner.setdefault(message.to, []).append(message.id)
+        redis = get_redis(MsgKeys.PREFIX)
+        queue_forget = functools.partial(_queue_forget, get_script(redis, "messages_forget"))
+        return forget_batch(redis, messages, operator.attrgetter("to"), queue_forget)
 
-        def queue(pipeline: Pipeline) -> None:
-            for owner, ids in by_owner.items():
-                cls(owner)._queue_forget(pipeline, ids)
 
-        return sum(run_pipeline(get_redis(MSG_PREFIX), queue))
+def _queue_forget(forget: Script, owner: str, pipeline: Pipeline, ids: list[str]) -> None:
+    """Queue the removal of archived ``ids`` (and a re-score of ``owner``'s inbox in the index)."""
+    newest = max(map(message_millisecond, ids), default=0)
+    forget(
+        keys=[
+            MsgKeys.inbox(owner),
+            MsgKeys.bodies(owner),
+            MsgKeys.archive_due(),
+            MsgKeys.watermarks(),
+        ],
+        args=[owner, newest, *ids],
+        client=pipeline,
+    )
 
 
 def deliver_due(payload: str) -> None:

@@ -1,31 +1,6 @@
-"""New Relic for background work: watcher passes as background tasks, and custom metrics.
+"""New Relic for work outside requests: background tasks and custom metrics.
 
-Web requests need nothing from here: the agent times every Flask request on
-its own once ``basic_config`` (``batfriend.startup.configure``) has started
-it. Work outside a request does: wrap each pass of the watcher, or each
-``/sqs`` task, in ``background_task`` and report what it saw with the
-``record_*`` helpers::
-
-    from batfriend import monitoring
-
-    with monitoring.background_task("deliver"):
-        claimed = worklist.claim(...)
-        ...
-        monitoring.record_worklist("deliver", depth=worklist.depth(),
-                                   claimed=len(claimed), completed=done)
-
-    with monitoring.background_task("archive"):
-        ...
-        monitoring.record_archive_lag(now - oldest_unarchived_sent_at)
-
-A pass shows in New Relic as the non-web transaction ``OtherTransaction/Watcher/<name>``;
-the metrics as ``Custom/batfriend/worklist/<name>/depth|claimed|completed``
-and ``Custom/batfriend/archive/lag`` (averaged, summed and counted per
-minute). Recorded inside a pass, a metric belongs to that pass's transaction;
-outside one, straight to the application. ``record_metrics`` takes any others.
-
-Every helper is a no-op that costs one function call when the agent is off
-(``startup.new_relic_on()`` is false), so callers never check.
+Every helper is a no-op costing one call when the agent is off, so callers never check.
 """
 
 import contextlib
@@ -35,6 +10,15 @@ from batfriend import startup
 
 TRANSACTION_GROUP = "Watcher"
 METRIC_PREFIX = "Custom/batfriend/"
+
+
+def register_application(timeout: float = 10.0) -> None:
+    """Connect to New Relic now (at most ``timeout`` s), so the first passes are recorded too."""
+    if not startup.new_relic_on():
+        return
+    import newrelic.agent
+
+    newrelic.agent.register_application(timeout=timeout)
 
 
 def active() -> bool:

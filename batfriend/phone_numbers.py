@@ -15,6 +15,7 @@ from redis import Redis
 
 from batfriend.databases import get_redis
 from batfriend.errors import Conflict, Unavailable
+from batfriend.keys import PhoneKeys
 
 PHONE_NAME = "phone"
 
@@ -47,12 +48,6 @@ class PhoneNumberContext:
         if exc_type is None and not self._read_only:
             self.commit()
 
-    def _owners_key(self) -> str:
-        return f"{self._name}:owners"
-
-    def _agents_key(self) -> str:
-        return f"{self._name}:agents"
-
     def _check_writable(self, verb: str) -> None:
         if self._read_only:
             raise RuntimeError(
@@ -67,7 +62,7 @@ class PhoneNumberContext:
         new_ids = [i for i in dict.fromkeys(ids) if i not in self._data]
         if not new_ids:
             return
-        values = self._redis.hmget(self._owners_key(), new_ids)
+        values = self._redis.hmget(PhoneKeys.owners(self._name), new_ids)
         owners = [v if v is None else v.decode() for v in values]
         self._data.update(zip(new_ids, owners, strict=True))
 
@@ -83,7 +78,7 @@ class PhoneNumberContext:
 
     def number_of(self, username: str) -> str | None:
         """Return the number ``username`` owns, or None."""
-        number = self._redis.hget(self._agents_key(), username)
+        number = self._redis.hget(PhoneKeys.agents(self._name), username)
         return None if number is None else number.decode()
 
     def update(self, owners: dict[str, str | None]) -> None:
@@ -112,12 +107,12 @@ class PhoneNumberContext:
         released = {self._stored[p] for p in changed} - {None} - numbers_of.keys()
         pipe = self._redis.pipeline(transaction=True)
         if assigned:
-            pipe.hset(self._owners_key(), mapping=assigned)
-            pipe.hset(self._agents_key(), mapping=numbers_of)
+            pipe.hset(PhoneKeys.owners(self._name), mapping=assigned)
+            pipe.hset(PhoneKeys.agents(self._name), mapping=numbers_of)
         if freed:
-            pipe.hdel(self._owners_key(), *freed)
+            pipe.hdel(PhoneKeys.owners(self._name), *freed)
         if released:
-            pipe.hdel(self._agents_key(), *released)
+            pipe.hdel(PhoneKeys.agents(self._name), *released)
         pipe.execute()
         self._stored.clear()
 
@@ -137,14 +132,11 @@ class PhoneNumbers:
         self._lock_timeout = lock_timeout
         self._lock_wait = lock_wait
 
-    def _lock_key(self) -> str:
-        return f"{self._name}:lock"
-
     @contextmanager
     def transact(self) -> Iterator[PhoneNumberContext]:
         """Yield a writable context while holding the book's lock; commit when the block ends."""
         lock = self._redis.lock(
-            self._lock_key(),
+            PhoneKeys.lock(self._name),
             timeout=self._lock_timeout,
             blocking_timeout=self._lock_wait,
             sleep=0.01,
@@ -153,7 +145,7 @@ class PhoneNumbers:
         )
         if not lock.acquire():
             raise Unavailable(
-                f"the phone book is busy (lock {self._lock_key()!r} held for over"
+                f"the phone book is busy (lock {PhoneKeys.lock(self._name)!r} held for over"
                 f" {self._lock_wait:g} s); try again in a moment"
             )
         try:

@@ -6,9 +6,8 @@ from redis import Redis
 
 from batfriend.databases import get_redis
 from batfriend.errors import TooManyRequests
+from batfriend.keys import RateKeys
 from batfriend.scripts import get_script
-
-RATE_PREFIX = "rate:"
 
 
 class RateLimiter:
@@ -17,14 +16,11 @@ class RateLimiter:
     def __init__(self, kind: str, limit: int, window: float) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a rate limit needs limit >= 1 and a positive window")
-        self._redis: Redis = get_redis(RATE_PREFIX)
+        self._redis: Redis = get_redis(RateKeys.PREFIX)
         self._kind = kind
         self._limit = limit
         self._window_ms = max(1, int(window * 1000))
         self._hit = get_script(self._redis, "rate_limiter_hit")
-
-    def _counter_key(self, subject: str) -> str:
-        return f"{RATE_PREFIX}{self._kind}:{subject}"
 
     def _refuse(self, remaining_ms: int) -> TooManyRequests:
         return TooManyRequests(
@@ -35,7 +31,7 @@ class RateLimiter:
     def hit(self, subject: str) -> None:
         """Count one hit for ``subject``; raise TooManyRequests when it exceeds the limit."""
         allowed, remaining_ms = self._hit(
-            keys=[self._counter_key(subject)], args=[self._limit, self._window_ms]
+            keys=[RateKeys.counter(self._kind, subject)], args=[self._limit, self._window_ms]
         )
         if not allowed:
             raise self._refuse(remaining_ms)
@@ -43,8 +39,8 @@ class RateLimiter:
     def check(self, subject: str) -> None:
         """Raise TooManyRequests if ``subject`` has used up its window, without counting a hit."""
         pipeline = self._redis.pipeline(transaction=False)
-        pipeline.get(self._counter_key(subject))
-        pipeline.pttl(self._counter_key(subject))
+        pipeline.get(RateKeys.counter(self._kind, subject))
+        pipeline.pttl(RateKeys.counter(self._kind, subject))
         count, remaining_ms = pipeline.execute()
         if count is not None and int(count) >= self._limit:
             raise self._refuse(max(remaining_ms, 1))

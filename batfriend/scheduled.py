@@ -1,20 +1,10 @@
 """``ScheduledMessages``: messages sent with a future ``deliver_at``, waiting for it.
 
-A waiting message is a record in the ``msg:`` family, ``msg:scheduled:<id>``
-(the msgpack Message, kept once), written by the send's own Lua call, plus an
-item on the ``delivery`` worklist (``work:delivery:``) due at ``deliver_at``,
-whose payload only names the message and its recipient. The two families may
-live on different Redis servers, so no script touches both: the send stores the
-record atomically and adds the worklist item in the same round trip (a pipeline)
-when they share a Redis, or right after it when they do not. A record whose item
-went missing (a crash in between, a lost write) is put back by the sweep's
-repairer ``requeue_missing``. The watcher's handler (``messages.deliver_due``)
-moves the record into the inbox in one Lua call, so delivery happens once.
-
-Rescheduling changes the record and the item's due time. Delivery goes by the
-worklist: an item claimed is delivered. So a postponement moves the item first
-and refuses (not found) when the item is already claimed; an expedition changes
-the record first, so whatever delivers it delivers the new ``deliver_at``.
+No script touches both ``msg:`` and ``work:`` (they may live on different
+Redis servers): the send's Lua call writes the record and the worklist item is
+added beside it; the sweep re-queues a record whose item is missing. A
+postponement moves the item first (refused once claimed); an expedition
+changes the record first.
 """
 
 import dataclasses
@@ -28,20 +18,14 @@ from redis.commands.core import Script
 
 from batfriend.databases import get_redis
 from batfriend.errors import NotFound
-from batfriend.friends import MSG_PREFIX
+from batfriend.keys import MsgKeys
 from batfriend.message import Message
 from batfriend.scripts import get_script, run_pipeline
 from batfriend.worklist import Worklist
 
 DELIVERY = "delivery"
-SCHEDULED_PREFIX = f"{MSG_PREFIX}scheduled:"
 
 logger = logging.getLogger(__name__)
-
-
-def scheduled_key(message_id: str) -> str:
-    """Return the key of a waiting message's record: its msgpack Message."""
-    return f"{SCHEDULED_PREFIX}{message_id}"
 
 
 def delivery_payload(message: Message) -> str:
@@ -61,7 +45,7 @@ class ScheduledMessages:
     """Every message waiting for its ``deliver_at``, and the delivery worklist that wakes it."""
 
     def __init__(self) -> None:
-        self._redis: Redis = get_redis(MSG_PREFIX)
+        self._redis: Redis = get_redis(MsgKeys.PREFIX)
         self._worklist = Worklist(DELIVERY)
         self._replace = get_script(self._redis, "scheduled_replace")
 
@@ -77,7 +61,7 @@ class ScheduledMessages:
         ``msg:`` and ``work:`` share a Redis: out of memory refuses both or neither; a
         refused send takes its worklist item back.
         """
-        keys = [*keys, scheduled_key(message.id)]
+        keys = [*keys, MsgKeys.scheduled(message.id)]
         item = [self._item(message)]
         if not self._worklist.uses(self._redis):
             outcome = send(keys=keys, args=args)
@@ -105,7 +89,7 @@ class ScheduledMessages:
         """
         when = time.time() if now is None else now
         due = max(deliver_at, when)
-        key = scheduled_key(message_id)
+        key = MsgKeys.scheduled(message_id)
         missing = NotFound(f"no scheduled message {message_id!r} of yours is waiting")
         while True:
             blob = self._redis.get(key)

@@ -1,22 +1,8 @@
 """``SqsLedger``: runs the effect of each SQS message once, keyed by its ``X-Aws-Sqsd-Msgid``.
 
-SQS delivers at least once: sqsd may POST the same message twice, even at the
-same time on two instances. The ledger keeps one mark per message id under
-``sqs:msg:<id>``: absent, ``running:<token>`` while an attempt is under way
-(it expires, so a crashed attempt does not block the message for ever), or
-``done`` (kept as long as SQS can still deliver the message).
-
-- done → the effect is skipped and sqsd is told 200;
-- running → ``Conflict`` (409), so sqsd retries later and nothing is lost;
-- absent → mark it running, run the effect, mark it done; if the effect
-  fails, the running mark is dropped so sqsd's retry runs it again.
-
-The effect and the done mark live in different places (a pass over several
-worklists, another shard), so they cannot be one atomic write. Instead every
-effect is idempotent by message id: a crash after the effect and before the
-done mark makes the retry run it again with the same id, and that second run
-finds nothing left to do (worklist passes only take what is still due; a
-message written by an effect takes its id from the SQS message id).
+A mark per id: absent, ``running:<token>`` (it expires, so a crashed attempt
+blocks nothing for ever) or ``done``. The effect and the mark cannot be one
+atomic write, so every effect must be idempotent by message id.
 """
 
 import logging
@@ -27,9 +13,9 @@ from redis import Redis
 
 from batfriend.databases import DATABASE_DOWN, get_redis
 from batfriend.errors import Conflict
+from batfriend.keys import SqsKeys
 from batfriend.scripts import get_script
 
-SQS_PREFIX = "sqs:"
 # SQS keeps a message at most 14 days, so after that its id cannot come back.
 DONE_SECONDS = 14 * 24 * 3600.0
 # sqsd gives up on a request after its inactivity timeout (299 s by default).
@@ -45,14 +31,11 @@ class SqsLedger:
     """Which SQS messages are done or in progress; ``running``/``done`` are mark lifetimes."""
 
     def __init__(self, running: float = RUNNING_SECONDS, done: float = DONE_SECONDS) -> None:
-        self._redis: Redis = get_redis(SQS_PREFIX)
+        self._redis: Redis = get_redis(SqsKeys.PREFIX)
         self._running_ms = max(1, int(running * 1000))
         self._done_ms = max(1, int(done * 1000))
         self._begin = get_script(self._redis, "sqs_ledger_begin")
         self._release = get_script(self._redis, "sqs_ledger_release")
-
-    def _mark_key(self, msgid: str) -> str:
-        return f"{SQS_PREFIX}msg:{msgid}"
 
     def run_once(self, msgid: str, effect: Effect) -> bool:
         """Run ``effect(msgid)`` unless the message is done; True if it ran, False if done before.
@@ -60,7 +43,7 @@ class SqsLedger:
         Raises Conflict while another attempt at the same message is running.
         """
         token = secrets.token_hex(8)
-        state = self._begin(keys=[self._mark_key(msgid)], args=[token, self._running_ms])
+        state = self._begin(keys=[SqsKeys.mark(msgid)], args=[token, self._running_ms])
         if state == b"done":
             return False
         if state == b"busy":
@@ -69,16 +52,16 @@ class SqsLedger:
             effect(msgid)
         except BaseException:
             try:
-                self._release(keys=[self._mark_key(msgid)], args=[token])
+                self._release(keys=[SqsKeys.mark(msgid)], args=[token])
             except DATABASE_DOWN:
                 logger.warning("could not release SQS message %r; its mark will expire", msgid)
             raise
-        self._redis.set(self._mark_key(msgid), "done", px=self._done_ms)
+        self._redis.set(SqsKeys.mark(msgid), "done", px=self._done_ms)
         return True
 
     def view(self, msgid: str) -> str:
         """Return ``"new"``, ``"running"`` or ``"done"`` for a message id."""
-        mark = self._redis.get(self._mark_key(msgid))
+        mark = self._redis.get(SqsKeys.mark(msgid))
         if mark is None:
             return "new"
         return "done" if mark == b"done" else "running"

@@ -9,8 +9,10 @@ the license key and app name always come from the environment.
 
 import logging
 import os
+from typing import Any
 
 from batfriend import config
+from batfriend.errors import error_classes
 
 logger = logging.getLogger("batfriend")
 SHIPPED_NEW_RELIC_INI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "newrelic.ini")
@@ -30,6 +32,16 @@ def new_relic_on() -> bool:
     return _new_relic_on
 
 
+def _ignore_errors_by_status(collector: Any) -> None:
+    """Ignore our errors whose status ``ignore_status_codes`` lists (the agent reads only Flask's).
+
+    So ``newrelic.ini`` lists ignored errors one way, by status.
+    """
+    ignored = collector.ignore_status_codes
+    names = [f"{cls.__module__}:{cls.__name__}" for cls in error_classes() if cls.status in ignored]
+    collector.ignore_classes = [*collector.ignore_classes, *names]
+
+
 def configure() -> bool:
     """Set up logging and, when configured, the New Relic agent; return whether it is on."""
     global _configured, _new_relic_on
@@ -42,6 +54,7 @@ def configure() -> bool:
 
         settings_file = new_relic_config_file()
         newrelic.agent.initialize(settings_file)
+        _ignore_errors_by_status(newrelic.agent.global_settings().error_collector)
         _new_relic_on = True
         logger.info("New Relic agent initialised (settings: %s)", settings_file or "environment")
     else:

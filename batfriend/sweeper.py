@@ -1,15 +1,9 @@
 """``Sweeper``: walks every key with SCAN, a bounded number per call, and hands keys to repairers.
 
-Repairers are registered by key prefix; a key goes to the repairer with the
-longest prefix it starts with, in batches (one call per repairer per sweep).
-Each Redis that holds a repaired family is walked from its own SCAN cursor,
-kept in the hash ``watcher:sweep`` (field: that Redis's prefixes), so the walk
-goes on where it stopped after a restart and covers the whole keyspace at a
-steady rate. A repairer's failure is logged and that stretch is repaired on
-the next lap; an unreachable database stops the step before its cursor moves.
-SCAN returns every key that exists for a whole lap at least once,
-and may return one twice, so repairers must be idempotent. Two sweepers may
-share a cursor: at worst a stretch is swept twice, never skipped.
+Each swept Redis has its own cursor, moved only after that step's repairs (an
+unreachable database stops the step first), so a restart goes on where it
+stopped and nothing is skipped. SCAN may return a key twice: repairers must be
+idempotent.
 """
 
 import logging
@@ -20,8 +14,7 @@ from redis import Redis
 
 from batfriend import config
 from batfriend.databases import DATABASE_DOWN, get_redis, longest_prefix, redis_url_for
-
-SWEEP_PREFIX = "watcher:"
+from batfriend.keys import SweepKeys
 
 # A repairer gets the names of the keys it owns that one SCAN step returned.
 Repairer = Callable[[list[str]], None]
@@ -35,7 +28,7 @@ class Sweeper:
     def __init__(self, repairers: dict[str, Repairer], count: int | None = None) -> None:
         self._repairers = dict(repairers)
         self._count = config.BATFRIEND_SWEEP_KEYS if count is None else count
-        self._redis: Redis = get_redis(SWEEP_PREFIX)
+        self._redis: Redis = get_redis(SweepKeys.PREFIX)
         by_url: dict[str, list[str]] = defaultdict(list)
         for prefix in sorted(self._repairers):
             by_url[redis_url_for(prefix)].append(prefix)
@@ -44,14 +37,11 @@ class Sweeper:
             (",".join(prefixes), get_redis(prefixes[0]), prefixes) for prefixes in by_url.values()
         ]
 
-    def _cursors_key(self) -> str:
-        return f"{SWEEP_PREFIX}sweep"
-
     def sweep(self) -> int:
         """Take one SCAN step on every swept Redis and repair what it returns; return its size."""
         seen = 0
         for field, client, prefixes in self._walks:
-            cursor = int(self._redis.hget(self._cursors_key(), field) or 0)
+            cursor = int(self._redis.hget(SweepKeys.cursors(), field) or 0)
             cursor, keys = client.scan(cursor, count=self._count)
             seen += len(keys)
             owned: dict[str, list[str]] = defaultdict(list)
@@ -67,5 +57,5 @@ class Sweeper:
                     raise
                 except Exception:
                     logger.exception("repairer for %r failed on %d keys", prefix, len(batch))
-            self._redis.hset(self._cursors_key(), field, cursor)
+            self._redis.hset(SweepKeys.cursors(), field, cursor)
         return seen

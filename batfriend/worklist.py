@@ -1,17 +1,9 @@
 """``Worklist``: work items in a ZSET scored by due time, claimed under a lease.
 
-One worklist is five keys under ``work:<name>:``: ``due`` (id → due time),
-``leased`` (id → lease deadline), ``payloads`` (id → payload), ``attempts``
-(id → failed attempts) and ``dead`` (id → when it was dead-lettered). An id is
-in exactly one of the three sets while its payload exists, so nothing is ever
-dropped: an item leaves only through ``complete``.
-
-A claim moves due items to ``leased`` in one Lua call, so two workers never hold
-the same item. A worker that dies leaves its items leased; when the lease runs
-out, the next claim counts a failed attempt and makes them due again. After
-``attempts`` failed attempts an item is dead-lettered, for an operator to list
-and requeue. Work must be idempotent: a worker can die after doing an item and
-before completing it, and the item is then done again.
+An id is in exactly one of due, leased and dead while its payload exists, and
+leaves only through ``complete``. A claim is one Lua call, so no two workers
+hold an item; an expired lease counts as a failed attempt. Work must be
+idempotent: a worker can die after doing an item and before completing it.
 """
 
 import re
@@ -23,9 +15,9 @@ from redis.client import Pipeline
 
 from batfriend import config
 from batfriend.databases import get_redis
+from batfriend.keys import WorkKeys
 from batfriend.scripts import get_script, run_pipeline
 
-WORK_PREFIX = "work:"
 WORKLIST_NAME = re.compile(r"[a-z0-9_-]{1,64}")
 MAX_CLAIM = 1000
 _ADD_BATCH = 1000
@@ -42,8 +34,7 @@ class Worklist:
         if type(name) is not str or not WORKLIST_NAME.fullmatch(name):
             raise ValueError(f"worklist name {name!r} must match {WORKLIST_NAME.pattern}")
         self.name = name
-        self._prefix = f"{WORK_PREFIX}{name}:"
-        self._redis: Redis = get_redis(self._prefix)
+        self._redis: Redis = get_redis(WorkKeys.prefix(name))
         self._lease = config.BATFRIEND_WORKLIST_LEASE if lease is None else lease
         self._attempts = config.BATFRIEND_WORKLIST_ATTEMPTS if attempts is None else attempts
         if self._lease <= 0 or self._attempts < 1:
@@ -54,21 +45,6 @@ class Worklist:
         self._fail = get_script(self._redis, "worklist_fail")
         self._reschedule = get_script(self._redis, "worklist_reschedule")
         self._requeue = get_script(self._redis, "worklist_requeue")
-
-    def _due_key(self) -> str:
-        return f"{self._prefix}due"
-
-    def _leased_key(self) -> str:
-        return f"{self._prefix}leased"
-
-    def _payloads_key(self) -> str:
-        return f"{self._prefix}payloads"
-
-    def _attempts_key(self) -> str:
-        return f"{self._prefix}attempts"
-
-    def _dead_key(self) -> str:
-        return f"{self._prefix}dead"
 
     def add(self, item_id: str, payload: str, due: float | None = None) -> bool:
         """Add an item due at ``due`` (default now); False if the id is already on the list."""
@@ -92,10 +68,18 @@ class Worklist:
         for item_id, payload, due in items:
             args += (item_id, payload, repr(float(due)))
             if len(args) >= 3 * _ADD_BATCH:
-                self._add(keys=[self._due_key(), self._payloads_key()], args=args, client=pipeline)
+                self._add(
+                    keys=[WorkKeys.due(self.name), WorkKeys.payloads(self.name)],
+                    args=args,
+                    client=pipeline,
+                )
                 args = []
         if args:
-            self._add(keys=[self._due_key(), self._payloads_key()], args=args, client=pipeline)
+            self._add(
+                keys=[WorkKeys.due(self.name), WorkKeys.payloads(self.name)],
+                args=args,
+                client=pipeline,
+            )
 
     def claim(self, limit: int = 100, now: float | None = None) -> list[WorkItem]:
         """Lease up to ``limit`` due items, earliest first, and return them."""
@@ -104,11 +88,11 @@ class Worklist:
         now = time.time() if now is None else now
         flat = self._claim(
             keys=[
-                self._due_key(),
-                self._leased_key(),
-                self._payloads_key(),
-                self._attempts_key(),
-                self._dead_key(),
+                WorkKeys.due(self.name),
+                WorkKeys.leased(self.name),
+                WorkKeys.payloads(self.name),
+                WorkKeys.attempts(self.name),
+                WorkKeys.dead(self.name),
             ],
             args=[repr(now), limit, repr(now + self._lease), self._attempts],
         )
@@ -120,11 +104,11 @@ class Worklist:
     def complete(self, item_ids: list[str]) -> int:
         """Remove finished items wherever they are (one round trip); return how many were listed."""
         keys = [
-            self._due_key(),
-            self._leased_key(),
-            self._dead_key(),
-            self._payloads_key(),
-            self._attempts_key(),
+            WorkKeys.due(self.name),
+            WorkKeys.leased(self.name),
+            WorkKeys.dead(self.name),
+            WorkKeys.payloads(self.name),
+            WorkKeys.attempts(self.name),
         ]
         if not item_ids:
             return 0
@@ -140,7 +124,12 @@ class Worklist:
         """Count a failed attempt; return "retry" (due at retry_at), "dead" or "not_leased"."""
         now = time.time() if now is None else now
         outcome = self._fail(
-            keys=[self._due_key(), self._leased_key(), self._attempts_key(), self._dead_key()],
+            keys=[
+                WorkKeys.due(self.name),
+                WorkKeys.leased(self.name),
+                WorkKeys.attempts(self.name),
+                WorkKeys.dead(self.name),
+            ],
             args=[item_id, repr(float(retry_at)), repr(now), self._attempts],
         )
         return _FAIL_OUTCOMES[outcome]
@@ -151,17 +140,19 @@ class Worklist:
 
     def postpone(self, item_id: str, due: float) -> bool:
         """Give a pending item the due time ``due``; False if it is not pending."""
-        return bool(self._reschedule(keys=[self._due_key()], args=[item_id, repr(float(due))]))
+        return bool(
+            self._reschedule(keys=[WorkKeys.due(self.name)], args=[item_id, repr(float(due))])
+        )
 
     def dead(self, limit: int = 100) -> list[tuple[str, str, int, float]]:
         """Return up to ``limit`` dead-lettered items as ``(id, payload, attempts, died_at)``."""
-        entries = self._redis.zrange(self._dead_key(), 0, limit - 1, withscores=True)
+        entries = self._redis.zrange(WorkKeys.dead(self.name), 0, limit - 1, withscores=True)
         ids = [member.decode() for member, _ in entries]
         if not ids:
             return []
         pipeline = self._redis.pipeline(transaction=False)
-        pipeline.hmget(self._payloads_key(), ids)
-        pipeline.hmget(self._attempts_key(), ids)
+        pipeline.hmget(WorkKeys.payloads(self.name), ids)
+        pipeline.hmget(WorkKeys.attempts(self.name), ids)
         payloads, attempts = pipeline.execute()
         return [
             (item_id, (payload or b"").decode(), int(tries or 0), died_at)
@@ -176,15 +167,15 @@ class Worklist:
             return 0
         due = time.time() if due is None else due
         return self._requeue(
-            keys=[self._due_key(), self._attempts_key(), self._dead_key()],
+            keys=[WorkKeys.due(self.name), WorkKeys.attempts(self.name), WorkKeys.dead(self.name)],
             args=[repr(float(due)), *item_ids],
         )
 
     def view(self) -> dict[str, int]:
         """Return how many items are due or waiting, leased, and dead."""
         pipeline = self._redis.pipeline(transaction=True)
-        pipeline.zcard(self._due_key())
-        pipeline.zcard(self._leased_key())
-        pipeline.zcard(self._dead_key())
+        pipeline.zcard(WorkKeys.due(self.name))
+        pipeline.zcard(WorkKeys.leased(self.name))
+        pipeline.zcard(WorkKeys.dead(self.name))
         due, leased, dead = pipeline.execute()
         return {"pending": due, "leased": leased, "dead": dead}

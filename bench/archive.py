@@ -32,9 +32,9 @@ import time
 import sqlalchemy
 
 from batfriend import config, databases
-from batfriend.archive.archiver import Archiver
 from batfriend.archive.schema import create_schema, metadata
 from batfriend.archive.store import Archive
+from batfriend.archiver import Archiver
 from batfriend.embedded import EmbeddedRedis
 from batfriend.lobby import Lobby
 from batfriend.message import Message

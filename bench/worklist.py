@@ -59,8 +59,9 @@ def bench_watcher(items, name):
 
 
 def bench_scheduled(messages, tag):
-    from batfriend.agent import Agent, agent_index_key
+    from batfriend.agent import Agent
     from batfriend.friends import Friends
+    from batfriend.keys import AgentKeys
     from batfriend.messages import Messages
     from batfriend.watcher import MessageWatcher
 
@@ -78,7 +79,7 @@ def bench_scheduled(messages, tag):
     done = watcher.deliver_pass(budget=600)
     elapsed = time.perf_counter() - started
     assert done == messages == inbox.unread(), (done, messages, inbox.unread())
-    databases.get_redis("agent:").zrem(agent_index_key(), sender, recipient)
+    databases.get_redis("agent:").zrem(AgentKeys.index(), sender, recipient)
     return messages / elapsed
 
 

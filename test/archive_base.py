@@ -5,6 +5,15 @@ import sqlalchemy
 from base_test import TestBase
 from batfriend import databases
 from batfriend.archive.schema import archived_inbox_messages, archived_lobby_messages, ensure_schema
+from batfriend.archiver import Archiver
+from batfriend.message import Message
+from batfriend.messages import Messages
+
+DAY = 86400.0
+NOW = 1_700_000_000.0
+RETENTION = 30 * DAY
+OLD = NOW - RETENTION - DAY
+
 
 # Bodies that must come back byte for byte: the longest allowed (in 4-byte characters
 # too), emoji sequences, combining marks, right-to-left, control characters, spaces.
@@ -38,3 +47,19 @@ class ArchiveTestBase(TestBase):
         with engine.begin() as connection:
             for table in (archived_inbox_messages, archived_lobby_messages):
                 connection.execute(table.delete())
+
+
+def deliver(owner, count, start, step=0.001, bodies=("hello",)):
+    """Deliver ``count`` messages to ``owner``, sent from ``start`` on, ``step`` s apart."""
+    inbox = Messages(owner)
+    sent = []
+    for n in range(count):
+        message = Message.compose("alice", bodies[n % len(bodies)], start + n * step, to=owner)
+        inbox.deliver(message)
+        sent.append(message)
+    return sent
+
+
+def archiver(**options):
+    options.setdefault("retention", RETENTION)
+    return Archiver(**options)

@@ -12,7 +12,7 @@ from batfriend.startup import configure
 
 configure()
 
-from batfriend.archive.archiver import Archiver  # noqa: E402
+from batfriend.archiver import Archiver  # noqa: E402
 
 
 def main():

@@ -10,7 +10,7 @@ import pytest
 
 from base_test import TEST_REDIS_URLS
 from batfriend import config as settings
-from batfriend import databases
+from batfriend import databases, passwords
 from batfriend.agency import Agency
 from batfriend.agent import Agent
 from batfriend.api import create_app
@@ -47,6 +47,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"batfriend: redis {settings.REDIS_URL}, sql {databases.database_url()}"
+
+
+# scrypt's cheapest cost: tests that do not test hashing skip tens of milliseconds per hash.
+CHEAP_SCRYPT_N = 2
+
+
+@pytest.fixture(autouse=True)
+def cheap_scrypt(request, monkeypatch):
+    """Hash with N=2 unless the test is marked ``real_scrypt`` (production N stays in the code)."""
+    if request.node.get_closest_marker("real_scrypt") is None:
+        monkeypatch.setattr(passwords, "SCRYPT_N", CHEAP_SCRYPT_N)
+        monkeypatch.setattr(passwords, "_DECOY_HASH", passwords.hash_password("decoy"))
 
 
 @pytest.fixture

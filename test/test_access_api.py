@@ -1,7 +1,7 @@
 import pytest
 
 from base_test import TestBase
-from test_auth import LOCKED_ENDPOINTS
+from helpers import LOCKED_ENDPOINTS
 
 GOOD_ID = "1700000000000-000000000001-0123456789"
 

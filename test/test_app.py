@@ -7,15 +7,8 @@ from batfriend import databases
 from batfriend.api import MAX_BODY_BYTES, create_app
 from batfriend.api.service import BAT
 from batfriend.embedded import EmbeddedRedis
-
-
-def assert_envelope(response, status, code):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    error = response.get_json()["error"]
-    assert error["code"] == code
-    assert isinstance(error["message"], str) and error["message"]
-    return error
+from batfriend.errors import error_classes
+from helpers import assert_envelope
 
 
 class TestServiceEndpoints(TestBase):
@@ -127,3 +120,8 @@ class TestFailures(TestBase):
             TEST_REDIS_URLS.discard(url)
             monkeypatch.undo()
             databases.reset()
+
+
+def test_each_error_status_has_one_api_code():
+    statuses = [cls.status for cls in error_classes()]
+    assert len(statuses) == len(set(statuses)), "the envelope's code is looked up by status"

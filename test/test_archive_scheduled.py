@@ -2,16 +2,15 @@
 
 import time
 
-from archive_base import ArchiveTestBase, archived_ids
-from test_archiver import DAY, NOW, OLD, archiver, deliver
-from test_watcher import Running, wait_until
-
-from batfriend.archive.archiver import Archiver
+from archive_base import DAY, NOW, OLD, ArchiveTestBase, archived_ids, archiver, deliver
+from batfriend.archiver import Archiver
 from batfriend.databases import get_redis
+from batfriend.keys import MsgKeys
 from batfriend.messages import Messages
-from batfriend.scheduled import DELIVERY, scheduled_key
+from batfriend.scheduled import DELIVERY
 from batfriend.watcher import MessageWatcher
 from batfriend.worklist import Worklist
+from helpers import Running, wait_until
 from paging import page_all
 
 
@@ -30,7 +29,7 @@ class TestScheduledArchiving(ArchiveTestBase):
         early = Messages("bob").send("alice", "waits", deliver_at=NOW - 60, now=OLD - DAY)
         assert due_index("bob") is None, "not in the inbox yet, so nothing to archive"
         assert archiver().archive_pass(now=NOW) == 0
-        assert get_redis("msg:").exists(scheduled_key(early.id)) == 1
+        assert get_redis("msg:").exists(MsgKeys.scheduled(early.id)) == 1
         assert MessageWatcher().deliver_pass(now=NOW) == 1
         assert due_index("bob") == millisecond(early)
         assert archiver().archive_pass(now=NOW) == 1
@@ -82,6 +81,6 @@ class TestScheduledArchiving(ArchiveTestBase):
         watcher = MessageWatcher(tick=0.01, archiver=Archiver(retention=60.0))
         with Running(watcher):
             wait_until(lambda: archived_ids(where="bob") == [early.id])
-        assert get_redis("msg:").exists("msg:inbox:bob", scheduled_key(early.id)) == 0
+        assert get_redis("msg:").exists("msg:inbox:bob", MsgKeys.scheduled(early.id)) == 0
         assert Worklist(DELIVERY).view() == {"pending": 0, "leased": 0, "dead": 0}
         assert Messages("bob").page()[0] == [early]

@@ -2,8 +2,8 @@ import threading
 
 import pytest
 import sqlalchemy
-from archive_base import ArchiveTestBase
 
+from archive_base import ArchiveTestBase
 from batfriend import config, databases
 from batfriend.archive.schema import (
     SCHEMA_VERSION,

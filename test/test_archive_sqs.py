@@ -1,15 +1,14 @@
 import time
 
 import pytest
-from archive_base import ArchiveTestBase, archived_ids
-from test_app import assert_envelope
-from test_sqs_api import post_task
 
+from archive_base import ArchiveTestBase, archived_ids
 from batfriend import config
 from batfriend.api import create_app
 from batfriend.databases import get_redis
 from batfriend.message import Message
 from batfriend.messages import Messages
+from helpers import assert_envelope, post_task
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
-from archive_base import ODD_BODIES, ArchiveTestBase, archived_ids
 
+from archive_base import ODD_BODIES, ArchiveTestBase, archived_ids
 from batfriend.archive import store
 from batfriend.archive.schema import archived_lobby_messages
 from batfriend.archive.store import Archive

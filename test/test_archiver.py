@@ -3,33 +3,29 @@ import sys
 import threading
 
 import pytest
-from archive_base import ODD_BODIES, ArchiveTestBase, archived_ids
-from test_watcher_process import ROOT, environment
+import sqlalchemy
 
+from archive_base import (
+    DAY,
+    NOW,
+    ODD_BODIES,
+    OLD,
+    RETENTION,
+    ArchiveTestBase,
+    archived_ids,
+    archiver,
+    deliver,
+)
 from batfriend import config
-from batfriend.archive.archiver import Archiver
+from batfriend.archive import store
 from batfriend.archive.schema import archived_lobby_messages
+from batfriend.archiver import Archiver
 from batfriend.databases import SQL_DOWN, get_redis
 from batfriend.lobby import Lobby
 from batfriend.message import Message
 from batfriend.messages import Messages
+from helpers import ROOT, environment
 from paging import page_all
-
-DAY = 86400.0
-NOW = 1_700_000_000.0
-RETENTION = 30 * DAY
-OLD = NOW - RETENTION - DAY
-
-
-def deliver(owner, count, start, step=0.001, bodies=("hello",)):
-    """Deliver ``count`` messages to ``owner``, sent from ``start`` on, ``step`` s apart."""
-    inbox = Messages(owner)
-    sent = []
-    for n in range(count):
-        message = Message.compose("alice", bodies[n % len(bodies)], start + n * step, to=owner)
-        inbox.deliver(message)
-        sent.append(message)
-    return sent
 
 
 def post(lobby_name, count, start, cap, bodies=("hello",)):
@@ -49,11 +45,6 @@ def history_all(lobby, limit):
 
 def in_redis(key):
     return get_redis(key).zcard(key)
-
-
-def archiver(**options):
-    options.setdefault("retention", RETENTION)
-    return Archiver(**options)
 
 
 class TestInboxes(ArchiveTestBase):
@@ -167,6 +158,18 @@ class TestLobbies(ArchiveTestBase):
         assert moved == 500
         assert kinds == ["inbox", "lobby", "inbox", "lobby", "lobby"]
 
+    def test_archiving_makes_no_inbox_or_lobby_objects_to_learn_key_names(self, monkeypatch):
+        post("bats", 150, OLD, cap=50)
+        deliver("bob", 30, OLD)
+        deliver("carol", 20, OLD)
+
+        def refuse(self, *args, **kwargs):
+            raise AssertionError("the archiver built a model object")
+
+        monkeypatch.setattr(Messages, "__init__", refuse)
+        monkeypatch.setattr(Lobby, "__init__", refuse)
+        assert archiver(history_cap=50).archive_pass(now=NOW) == 150
+
 
 class TestCrashes(ArchiveTestBase):
     def setup_backlog(self):
@@ -196,6 +199,25 @@ class TestCrashes(ArchiveTestBase):
         assert in_redis("msg:inbox:bob") == 700
         assert [m.id for m in page_all(Messages("bob"), 64)] == [m.id for m in inbox[::-1]]
         assert archiver(history_cap=200).archive_pass(now=NOW) == 700 + 700
+        self.assert_each_archived_once_and_none_left(inbox, lobby)
+
+    @pytest.mark.slow
+    def test_sql_refused_mid_pass_loses_and_repeats_nothing(self, monkeypatch):
+        inbox, lobby = self.setup_backlog()
+        real_insert, calls = store.insert_absent, []
+
+        def refuse_the_second(connection, table, rows):
+            calls.append(len(rows))
+            if len(calls) == 2:
+                raise sqlalchemy.exc.OperationalError("INSERT", {}, ConnectionRefusedError())
+            return real_insert(connection, table, rows)
+
+        monkeypatch.setattr(store, "insert_absent", refuse_the_second)
+        with pytest.raises(SQL_DOWN):
+            archiver(history_cap=200).archive_pass(now=NOW)
+        assert 0 < len(archived_ids(where="bob")) < len(inbox)
+        monkeypatch.setattr(store, "insert_absent", real_insert)
+        assert archiver(history_cap=200).archive_pass(now=NOW) > 0
         self.assert_each_archived_once_and_none_left(inbox, lobby)
 
     def test_a_process_killed_between_insert_and_removal(self, tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
 from base_test import TestBase
-from test_auth import LOCKED_PATHS
+from helpers import LOCKED_PATHS
 
 PHONE = "+14155550100"
 GOOD = {

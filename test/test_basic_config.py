@@ -3,7 +3,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from base_test import TestBase
+
+pytestmark = pytest.mark.slow  # starts processes
 
 NEW_RELIC_INI = """[newrelic]
 app_name = batfriend-test

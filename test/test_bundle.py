@@ -5,6 +5,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from batfriend import __version__
 from batfriend.bundle import build, bundle_name
 
@@ -51,6 +53,7 @@ def test_bundle_is_reproducible(tmp_path):
     assert first == second
 
 
+@pytest.mark.slow
 def test_unpacked_bundle_imports_the_app_from_itself(tmp_path):
     bundle = build(tmp_path / "dist")
     unpacked = tmp_path / "app"
@@ -76,6 +79,7 @@ def test_unpacked_bundle_imports_the_app_from_itself(tmp_path):
     assert lua_loaded == "True"
 
 
+@pytest.mark.slow
 def test_the_command_prints_the_bundle_path(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "batfriend.bundle", "--dist", str(tmp_path)],

@@ -6,6 +6,8 @@ import pytest
 
 from base_test import TestBase
 
+pytestmark = pytest.mark.slow  # starts processes
+
 
 def import_config(**env):
     environment = {k: v for k, v in os.environ.items() if k not in env}

@@ -28,6 +28,7 @@ class TestLoginFailures(TestBase):
         super().setUp()
         Agent("alice").register(PASSWORD)
 
+    @pytest.mark.real_scrypt
     def test_unknown_user_and_wrong_password_each_spend_one_full_scrypt(self, scrypt_calls):
         doorman = Doorman()
         with pytest.raises(Unauthorized) as unknown:

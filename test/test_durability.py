@@ -11,6 +11,8 @@ from batfriend.durability import warn_if_volatile
 from batfriend.embedded import redis_server_binary
 from redis_server import PrivateRedis
 
+pytestmark = pytest.mark.slow  # starts redis-server processes
+
 WARNING = "has no persistence (no AOF, no RDB save points) and no replica"
 
 

@@ -12,6 +12,8 @@ from base_test import TestBase
 from batfriend import config, databases
 from batfriend.embedded import EmbeddedRedis, free_port, redis_server_binary
 
+pytestmark = pytest.mark.slow  # starts redis-server processes
+
 
 @pytest.fixture
 def intruder(tmp_path):

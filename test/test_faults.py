@@ -1,32 +1,22 @@
-"""Fault injection under load, each bounded to a few seconds: nothing acknowledged is lost.
+"""Redis faults under load, each bounded to a few seconds: nothing acknowledged is lost.
 
-Redis killed (AOF on) while sends run, SCRIPT FLUSH while sends run, SQL refusing
-in the middle of an archiving pass, a uWSGI worker killed while requests run.
+Redis killed (AOF on) while sends run, SCRIPT FLUSH while sends run. The other
+fault experiments sit with their subjects: SQL refused mid-pass in
+test_archiver.py, a hung SQL server in test_archive_api.py, a uWSGI worker
+killed under load in test_uwsgi.py.
 """
 
-import json
-import os
-import signal
-import subprocess
 import threading
 import time
 
-import psutil
 import pytest
 import redis
-import sqlalchemy
-import test_archiver
-from archive_base import ArchiveTestBase, archived_ids
-from test_archiver import NOW, archiver
-from test_uwsgi import request, start_uwsgi, wait_until_serving
 
 from base_test import TEST_REDIS_URLS, TestBase
 from batfriend import config, databases
 from batfriend.api import create_app
-from batfriend.archive import store
-from batfriend.databases import SQL_DOWN
 from batfriend.embedded import redis_server_binary
-from batfriend.messages import Messages
+from helpers import inbox_ids
 from redis_server import PrivateRedis
 
 pytestmark = pytest.mark.slow
@@ -63,13 +53,6 @@ class Load:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
-
-
-def inbox_ids(owner: str) -> set[str]:
-    return {
-        member.decode()
-        for member in databases.get_redis("msg:").zrange(f"msg:inbox:{owner}", 0, -1)
-    }
 
 
 @pytest.fixture
@@ -126,100 +109,3 @@ class TestRedisFaults(TestBase):
         assert {status for _, status in load.statuses} == {201}
         assert set(load.acknowledged) == inbox_ids("bob")
         assert len(load.acknowledged) == len(inbox_ids("bob"))
-
-
-class TestSqlRefusedMidArchive(ArchiveTestBase):
-    def test_nothing_is_lost_or_duplicated(self, monkeypatch):
-        inbox, lobby = test_archiver.TestCrashes.setup_backlog(self)
-        real_insert, calls = store.insert_absent, []
-
-        def refuse_the_second(connection, table, rows):
-            calls.append(len(rows))
-            if len(calls) == 2:
-                raise sqlalchemy.exc.OperationalError("INSERT", {}, ConnectionRefusedError())
-            return real_insert(connection, table, rows)
-
-        monkeypatch.setattr(store, "insert_absent", refuse_the_second)
-        with pytest.raises(SQL_DOWN):
-            archiver(history_cap=200).archive_pass(now=NOW)
-        assert 0 < len(archived_ids(where="bob")) < len(inbox)
-        monkeypatch.setattr(store, "insert_absent", real_insert)
-        assert archiver(history_cap=200).archive_pass(now=NOW) > 0
-        test_archiver.TestCrashes.assert_each_archived_once_and_none_left(self, inbox, lobby)
-
-
-class TestUwsgiWorkerKilled(TestBase):
-    def test_the_worker_is_respawned_and_nothing_is_inconsistent(self, tmp_path, befriend):
-        master, port, _ = start_uwsgi(
-            tmp_path,
-            BATFRIEND_SEND_LIMIT_PER_MINUTE="1000000",
-            UWSGI_PROCESSES="2",
-            UWSGI_THREADS="2",
-        )
-        base = f"http://127.0.0.1:{port}"
-        acknowledged, failures, stop = [], [], threading.Event()
-
-        def send(sender):
-            n = 0
-            while not stop.is_set():
-                n += 1
-                try:
-                    status, _, body = request(
-                        base + "/messages/send", {"to": "bob", "body": f"{sender}-{n}"}, token
-                    )
-                except OSError as error:  # the killed worker's connection
-                    failures.append(error)
-                    continue
-                if status == 201:
-                    acknowledged.append(json.loads(body)["id"])
-                else:
-                    failures.append(status)
-
-        try:
-            wait_until_serving(base + "/status", master, time.monotonic() + 30)
-            for name in ("alice", "bob"):
-                request(base + "/agents/register", {"username": name, "password": "long enough"})
-            befriend("alice", "bob")
-            _, _, body = request(base + "/login", {"username": "alice", "password": "long enough"})
-            token = json.loads(body)["token"]
-            senders = [threading.Thread(target=send, args=(n,)) for n in range(3)]
-            for thread in senders:
-                thread.start()
-            time.sleep(1.0)
-            workers = psutil_children(master.pid)
-            assert len(workers) == 2
-            os.kill(workers[0], signal.SIGKILL)
-            deadline = time.monotonic() + 15
-            while len(set(psutil_children(master.pid)) - {workers[0]}) < 2:
-                assert time.monotonic() < deadline, "the worker was not respawned"
-                time.sleep(0.1)
-            before_end = len(acknowledged)
-            time.sleep(1.0)
-            stop.set()
-            for thread in senders:
-                thread.join(timeout=30)
-            assert len(acknowledged) > before_end, "sends go on after the respawn"
-        finally:
-            stop.set()
-            master.send_signal(signal.SIGTERM)
-            try:
-                master.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                master.kill()
-                master.wait()
-                raise
-        messages = databases.get_redis("msg:")
-        inbox = inbox_ids("bob")
-        assert set(acknowledged) <= inbox, "an acknowledged send was lost"
-        assert {m.decode() for m in messages.smembers("msg:unread:bob")} == inbox
-        assert {m.decode() for m in messages.hkeys("msg:bodies:bob")} == inbox
-        assert Messages("bob").page(None, 1)[2] == len(inbox)
-        print(
-            f"\nuWSGI worker killed: respawned; {len(acknowledged)} sends acknowledged and kept, "
-            f"{len(failures)} lost with the worker's connections"
-        )
-
-
-def psutil_children(pid: int) -> list[int]:
-    """Return the pids of ``pid``'s worker processes."""
-    return [child.pid for child in psutil.Process(pid).children()]

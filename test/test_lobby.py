@@ -6,8 +6,8 @@ from base_test import TestBase
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
 from batfriend.lobby import MEMBER_IDLE, Lobby, LobbySnapshot, prune_idle_members
+from batfriend.passes import REPAIRERS
 from batfriend.sweeper import Sweeper
-from batfriend.watcher import REPAIRERS
 
 NOW = 1_700_000_000.0
 

@@ -32,13 +32,26 @@ import basic_config
 import newrelic.agent
 from app import application
 from batfriend import monitoring
+from batfriend.watcher import MessageWatcher
+from batfriend.worklist import Worklist
+
+watcher = MessageWatcher(handlers={"probe": lambda payload: None})
+registered = []
+
+
+def first_pass(now=None, budget=None):
+    registered.append(newrelic.agent.application().active)
+    watcher.stop()
+    return 0
+
+
+watcher.deliver_pass = first_pass
+watcher.run()
+assert registered == [True], "the watcher registers with New Relic before its first pass"
 
 client = application.test_client()
 assert client.get("/status").status_code == 200
 assert client.post("/agents/view", json={"username": "nobody"}).status_code == 401
-from batfriend.watcher import MessageWatcher
-from batfriend.worklist import Worklist
-
 Worklist("probe").add("item-1", "payload")
 watcher = MessageWatcher(handlers={"probe": lambda payload: None})
 assert watcher.deliver_pass() == 1
@@ -75,6 +88,7 @@ def run_with_agent(tmp_path):
     return result.stdout, audit.read_text()
 
 
+@pytest.mark.slow
 class TestNewRelicDeveloperMode(TestBase):
     def test_app_serves_and_watcher_passes_are_background_tasks(self, tmp_path):
         stdout, audit = run_with_agent(tmp_path)

@@ -21,6 +21,8 @@ from batfriend.embedded import redis_server_binary
 from batfriend.scripts import UNGUARDED, get_script
 from redis_server import PrivateRedis
 
+pytestmark = pytest.mark.slow  # starts redis-server processes
+
 LUA_DIR = Path(__file__).resolve().parent.parent / "batfriend" / "lua"
 HEADROOM = 256 * 1024
 # Past the limit: the last write let in (a 4000-character post) and client buffers.

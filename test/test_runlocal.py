@@ -13,6 +13,8 @@ from batfriend.api.service import BAT
 from batfriend.databases import EMBEDDED_URL_FILE
 from batfriend.embedded import free_port
 
+pytestmark = pytest.mark.slow  # starts processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

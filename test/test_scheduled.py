@@ -7,16 +7,12 @@ from batfriend import config, databases
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import Friends
+from batfriend.keys import MsgKeys
 from batfriend.messages import Messages, deliver_due
-from batfriend.scheduled import (
-    DELIVERY,
-    SCHEDULED_PREFIX,
-    ScheduledMessages,
-    delivery_payload,
-    scheduled_key,
-)
+from batfriend.passes import REPAIRERS
+from batfriend.scheduled import DELIVERY, ScheduledMessages, delivery_payload
 from batfriend.sweeper import Sweeper
-from batfriend.watcher import REPAIRERS, MessageWatcher
+from batfriend.watcher import MessageWatcher
 from batfriend.worklist import Worklist
 
 NOW = 1_700_000_000.0
@@ -25,7 +21,7 @@ LATER = NOW + 3600
 
 def waiting(message_id):
     """Return whether a scheduled message's record is still waiting."""
-    return get_redis(SCHEDULED_PREFIX).exists(scheduled_key(message_id)) == 1
+    return get_redis(MsgKeys.SCHEDULED).exists(MsgKeys.scheduled(message_id)) == 1
 
 
 def due_time(message_id):
@@ -75,8 +71,8 @@ class TestScheduledSend(TestBase):
         with pytest.raises(TooManyRequests):
             limited.send("alice", "one too many", deliver_at=LATER, now=NOW)
         assert Worklist(DELIVERY).view()["pending"] == 1, "refused sends left no item"
-        assert get_redis(SCHEDULED_PREFIX).keys(f"{SCHEDULED_PREFIX}*") == [
-            scheduled_key(Worklist(DELIVERY).claim(now=LATER)[0][0]).encode()
+        assert get_redis(MsgKeys.SCHEDULED).keys(f"{MsgKeys.SCHEDULED}*") == [
+            MsgKeys.scheduled(Worklist(DELIVERY).claim(now=LATER)[0][0]).encode()
         ]
 
     def test_unfriending_after_the_send_does_not_stop_the_delivery(self, befriend):
@@ -89,7 +85,7 @@ class TestScheduledSend(TestBase):
     def test_a_send_stays_one_round_trip_after_redis_forgets_its_scripts(self, befriend):
         befriend("alice", "bob")
         inbox = Messages("bob", send_limit=2)
-        get_redis(SCHEDULED_PREFIX).script_flush()
+        get_redis(MsgKeys.SCHEDULED).script_flush()
         inbox.send("alice", "now, and its script is loaded again", now=NOW)
         # The pipeline's send ran; the worklist script was missing, so it all runs again:
         # that must neither count the send twice (the limit is 2) nor store it twice.
@@ -246,7 +242,7 @@ class TestSweepRepair(TestBase):
         Sweeper(REPAIRERS, count=1000).sweep()
         assert Worklist(DELIVERY).view() == {"pending": 25, "leased": 5, "dead": 0}
         assert [due_time(message_id) for message_id in lost] == [LATER + n for n in range(10)]
-        assert ScheduledMessages().requeue([scheduled_key(m.id) for m in sent]) == 0
+        assert ScheduledMessages().requeue([MsgKeys.scheduled(m.id) for m in sent]) == 0
         MessageWatcher(lease=60).deliver_pass(now=LATER + 50)
         assert len(inbox_ids("bob")) == 25, "the 5 leased ones wait for their lease"
         MessageWatcher(lease=60).deliver_pass(now=LATER + 80)
@@ -256,8 +252,8 @@ class TestSweepRepair(TestBase):
         befriend("alice", "bob")
         sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
         Worklist(DELIVERY).complete([sent.id])
-        get_redis(SCHEDULED_PREFIX).set(f"{SCHEDULED_PREFIX}broken", b"not msgpack")
-        keys = [f"{SCHEDULED_PREFIX}broken", scheduled_key(sent.id)]
+        get_redis(MsgKeys.SCHEDULED).set(f"{MsgKeys.SCHEDULED}broken", b"not msgpack")
+        keys = [f"{MsgKeys.SCHEDULED}broken", MsgKeys.scheduled(sent.id)]
         assert ScheduledMessages().requeue(keys) == 1
         assert due_time(sent.id) == LATER
         assert "broken" in caplog.text

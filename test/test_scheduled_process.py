@@ -5,13 +5,17 @@ import subprocess
 import sys
 import time
 
-from test_watcher_process import ROOT, environment, terminate, wait_until
+import pytest
 
 from base_test import TestBase
 from batfriend.databases import get_redis
+from batfriend.keys import MsgKeys
 from batfriend.messages import Messages
-from batfriend.scheduled import DELIVERY, SCHEDULED_PREFIX
+from batfriend.scheduled import DELIVERY
 from batfriend.worklist import Worklist
+from helpers import ROOT, environment, terminate, wait_until
+
+pytestmark = pytest.mark.slow  # starts processes
 
 RECIPIENTS = [f"bat{n}" for n in range(5)]
 EMPTY = {"pending": 0, "leased": 0, "dead": 0}
@@ -60,7 +64,7 @@ def assert_each_message_in_its_inbox_once(sent):
             seen += [m.id for m in page]
         assert sorted(seen) == sorted(ids), name
         assert unread == len(ids), name
-    assert get_redis("msg:").keys(f"{SCHEDULED_PREFIX}*") == [], "no record left waiting"
+    assert get_redis("msg:").keys(f"{MsgKeys.SCHEDULED}*") == [], "no record left waiting"
 
 
 class TestScheduledDeliveryProcesses(TestBase):

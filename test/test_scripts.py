@@ -6,6 +6,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from base_test import TestBase
 from batfriend import config, databases
 from batfriend.scripts import get_script, lua_source, run_pipeline
@@ -47,6 +49,7 @@ class TestLuaFiles:
             assert "Returns" in header, f"{name}.lua does not say what it returns"
 
 
+@pytest.mark.slow
 class TestInstalledPackage(TestBase):
     def test_scripts_load_from_an_installed_wheel(self, tmp_path):
         dist = tmp_path / "dist"

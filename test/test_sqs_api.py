@@ -6,11 +6,9 @@ import threading
 import time
 
 import pytest
-from test_app import assert_envelope
-from test_watcher import wait_until
 
 from base_test import TestBase
-from batfriend import config, watcher
+from batfriend import config, passes
 from batfriend.agent import Agent
 from batfriend.api import create_app
 from batfriend.databases import get_redis
@@ -18,24 +16,10 @@ from batfriend.errors import Conflict, NotFound
 from batfriend.messages import Messages
 from batfriend.sqs_ledger import SqsLedger
 from batfriend.worklist import Worklist
+from helpers import SCHEDULED_BODY, assert_envelope, post_task, sqsd_headers, wait_until
 
 # The package's "sqs" attribute is the blueprint, so fetch the module itself.
 sqs_api = importlib.import_module("batfriend.api.sqs")
-SCHEDULED_BODY = "elasticbeanstalk scheduled job"
-
-
-def sqsd_headers(msgid, task=None):
-    headers = {
-        "User-Agent": "aws-sqsd/3.0.4",
-        "X-Aws-Sqsd-Msgid": msgid,
-        "X-Aws-Sqsd-Receive-Count": "1",
-        "X-Aws-Sqsd-First-Received-At": "2026-01-01T00:00:00Z",
-        "X-Aws-Sqsd-Queue": "batfriend-worker",
-    }
-    if task is not None:
-        headers["X-Aws-Sqsd-Taskname"] = task
-        headers["X-Aws-Sqsd-Scheduled-At"] = "2026-01-01T00:00:00Z"
-    return headers
 
 
 def post_tick(client, msgid):
@@ -47,15 +31,6 @@ def post_system_message(client, msgid, to="bob", body="welcome"):
     return client.post("/sqs", json=message, headers=sqsd_headers(msgid))
 
 
-def post_task(client, msgid, task):
-    return client.post(
-        "/sqs",
-        data=SCHEDULED_BODY,
-        content_type="application/json",
-        headers=sqsd_headers(msgid, task),
-    )
-
-
 @pytest.fixture
 def sqs_client():
     return create_app(expose_sqs=True).test_client()
@@ -65,7 +40,7 @@ def sqs_client():
 def jobs(monkeypatch):
     """A worklist "jobs" that the production watcher handles; returns the payloads it saw."""
     seen = []
-    monkeypatch.setitem(watcher.HANDLERS, "jobs", seen.append)
+    monkeypatch.setitem(passes.HANDLERS, "jobs", seen.append)
     return seen
 
 
@@ -148,7 +123,7 @@ class TestSqsEffects(TestBase):
 
     def test_the_sweep_task_runs_a_sweep_step(self, sqs_client, monkeypatch):
         swept = []
-        monkeypatch.setitem(watcher.REPAIRERS, "lobby:", swept.extend)
+        monkeypatch.setitem(passes.REPAIRERS, "lobby:", swept.extend)
         get_redis("lobby:").set("lobby:x", 1)
         assert post_task(sqs_client, "m-1", "sweep").status_code == 200
         assert swept == ["lobby:x"]
@@ -301,6 +276,7 @@ class TestSqsLedger(TestBase):
         assert ledger.run_once("m", nested) is True
         assert inside == ["running"]
 
+    @pytest.mark.slow
     def test_a_crashed_attempt_blocks_the_message_only_until_its_mark_expires(self):
         crash = (
             "import os; from batfriend.sqs_ledger import SqsLedger;"

@@ -3,14 +3,22 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+
+import psutil
+import pytest
 
 from base_test import TestBase
 from batfriend import config, databases
 from batfriend.api.service import BAT
 from batfriend.embedded import free_port
+from batfriend.messages import Messages
+from helpers import inbox_ids
+
+pytestmark = pytest.mark.slow  # starts processes
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_READY = "WSGI app 0 (mountpoint='') ready"
@@ -100,3 +108,80 @@ class TestUwsgi(TestBase):
         assert "spawned uWSGI worker 3 " in output and "spawned uWSGI worker 4 " not in output
         assert output.count(APP_READY) == 3  # lazy-apps: each worker imports the app itself
         assert "goodbye to uWSGI" in output
+
+    def test_the_worker_is_respawned_and_nothing_is_inconsistent(self, tmp_path, befriend):
+        master, port, log = start_uwsgi(
+            tmp_path,
+            BATFRIEND_SEND_LIMIT_PER_MINUTE="1000000",
+            UWSGI_PROCESSES="2",
+            UWSGI_THREADS="2",
+        )
+        base = f"http://127.0.0.1:{port}"
+        acknowledged, failures, stop = [], [], threading.Event()
+
+        def send(sender):
+            n = 0
+            while not stop.is_set():
+                n += 1
+                try:
+                    status, _, body = request(
+                        base + "/messages/send", {"to": "bob", "body": f"{sender}-{n}"}, token
+                    )
+                except OSError as error:  # the killed worker's connection
+                    failures.append(error)
+                    continue
+                if status == 201:
+                    acknowledged.append(json.loads(body)["id"])
+                else:
+                    failures.append(status)
+
+        try:
+            wait_until_serving(base + "/status", master, time.monotonic() + 30)
+            for name in ("alice", "bob"):
+                request(base + "/agents/register", {"username": name, "password": "long enough"})
+            befriend("alice", "bob")
+            _, _, body = request(base + "/login", {"username": "alice", "password": "long enough"})
+            token = json.loads(body)["token"]
+            senders = [threading.Thread(target=send, args=(n,)) for n in range(3)]
+            for thread in senders:
+                thread.start()
+            time.sleep(1.0)
+            workers = psutil_children(master.pid)
+            assert len(workers) == 2
+            os.kill(workers[0], signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while log.read_text().count(APP_READY) < 3:  # two at start, one respawned
+                assert time.monotonic() < deadline, "the worker was not respawned"
+                time.sleep(0.1)
+            assert workers[0] not in psutil_children(master.pid)
+            before_end = len(acknowledged)
+            time.sleep(1.0)
+            stop.set()
+            for thread in senders:
+                thread.join(timeout=30)
+            assert len(acknowledged) > before_end, "sends go on after the respawn"
+        finally:
+            stop.set()
+            master.send_signal(signal.SIGTERM)
+            try:
+                master.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                master.kill()
+                master.wait()
+                print(log.read_text()[-3000:])
+                raise
+        messages = databases.get_redis("msg:")
+        inbox = inbox_ids("bob")
+        assert set(acknowledged) <= inbox, "an acknowledged send was lost"
+        assert {m.decode() for m in messages.smembers("msg:unread:bob")} == inbox
+        assert {m.decode() for m in messages.hkeys("msg:bodies:bob")} == inbox
+        assert Messages("bob").page(None, 1)[2] == len(inbox)
+        print(
+            f"\nuWSGI worker killed: respawned; {len(acknowledged)} sends acknowledged and kept, "
+            f"{len(failures)} lost with the worker's connections"
+        )
+
+
+def psutil_children(pid: int) -> list[int]:
+    """Return the pids of ``pid``'s worker processes."""
+    return [child.pid for child in psutil.Process(pid).children()]

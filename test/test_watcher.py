@@ -1,39 +1,17 @@
 import json
 import logging
-import threading
+import os
+import signal
 import time
 
 from base_test import TEST_REDIS_URLS, TestBase
 from batfriend import config, databases
 from batfriend.databases import get_redis
-from batfriend.watcher import MessageWatcher, main
+from batfriend.watcher import MessageWatcher, handle_signals, main
 from batfriend.worklist import Worklist
+from helpers import Running, wait_until
 
 T = 1_000_000.0
-
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-class Running:
-    """A watcher's run() loop in a background thread, stopped and joined on exit."""
-
-    def __init__(self, watcher):
-        self.watcher = watcher
-        self.thread = threading.Thread(target=watcher.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.watcher.stop()
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive()
 
 
 class TestDeliverPass(TestBase):
@@ -153,3 +131,19 @@ class TestOperatorCommands(TestBase):
         main(["requeue", "jobs", "a", "nobody"])
         assert capsys.readouterr().out.strip() == "requeued 1 of 2"
         assert worklist.view() == {"pending": 1, "leased": 0, "dead": 1}
+
+
+class TestSignals(TestBase):
+    def test_the_handler_only_sets_a_flag_and_the_loop_logs_the_signal(self, caplog):
+        watcher = MessageWatcher({}, {}, tick=0.01)
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            handle_signals(watcher)
+            with caplog.at_level(logging.DEBUG):
+                os.kill(os.getpid(), signal.SIGTERM)
+                assert caplog.records == [], "nothing is logged inside a signal handler"
+                watcher.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        assert "SIGTERM received: stopped after the current batch" in caplog.text

@@ -2,14 +2,13 @@ import logging
 import time
 
 from archive_base import ArchiveTestBase, archived_ids
-from test_watcher import Running, wait_until
-
-from batfriend.archive.archiver import Archiver
+from batfriend.archiver import Archiver
 from batfriend.databases import get_redis
 from batfriend.message import Message
 from batfriend.messages import Messages
 from batfriend.watcher import MessageWatcher
 from batfriend.worklist import Worklist
+from helpers import Running, wait_until
 
 RETENTION = 60.0
 

@@ -1,30 +1,16 @@
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+import pytest
 
 from base_test import TestBase
-from batfriend import config
 from batfriend.databases import get_redis
 from batfriend.worklist import Worklist
+from helpers import ROOT, environment, terminate, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_until(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-def environment(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    env.update(REDIS_URL=config.REDIS_URL, BATFRIEND_DATA_DIR=str(tmp_path))
-    env.pop("BATFRIEND_REDIS_SHARDS", None)
-    return env
+pytestmark = pytest.mark.slow  # starts processes
 
 
 def start(tmp_path, *args, log="watcher.log"):
@@ -47,11 +33,6 @@ def child(tmp_path, name, delay, lease, tag):
     )
 
 
-def terminate(process):
-    process.send_signal(signal.SIGTERM)
-    return process.wait(timeout=20)
-
-
 def counter(name):
     return int(get_redis("result:").get(f"result:{name}") or 0)
 
@@ -64,7 +45,7 @@ class TestWatcherProcess(TestBase):
     def test_the_entry_point_exits_0_on_sigterm(self, tmp_path):
         process, log = start(tmp_path, "-m", "batfriend.watcher")
         try:
-            wait_until(lambda: "watcher started" in log.read_text())
+            wait_until(lambda: "watcher started" in log.read_text(), timeout=30)
         finally:
             returncode = terminate(process)
         assert returncode == 0, log.read_text()
@@ -75,7 +56,7 @@ class TestWatcherProcess(TestBase):
         add_due("slow", 300)
         process, log = child(tmp_path, "slow", 0.01, 60, "slow")
         try:
-            wait_until(lambda: counter("runs") >= 1)
+            wait_until(lambda: counter("runs") >= 1, timeout=30)
         finally:
             process.send_signal(signal.SIGTERM)
             runs_at_signal = counter("runs")
@@ -89,7 +70,7 @@ class TestWatcherProcess(TestBase):
         add_due("crash", 5000)
         first, first_log = child(tmp_path, "crash", 0.0002, 1.0, "first")
         try:
-            wait_until(lambda: counter("effects") >= 1000)
+            wait_until(lambda: counter("effects") >= 1000, timeout=30)
         finally:
             first.kill()
             first.wait(timeout=10)
@@ -97,7 +78,10 @@ class TestWatcherProcess(TestBase):
         assert counter("effects") < 5000, "killed mid-run: " + first_log.read_text()
         second, second_log = child(tmp_path, "crash", 0.0002, 1.0, "second")
         try:
-            wait_until(lambda: Worklist("crash").view() == {"pending": 0, "leased": 0, "dead": 0})
+            wait_until(
+                lambda: Worklist("crash").view() == {"pending": 0, "leased": 0, "dead": 0},
+                timeout=30,
+            )
         finally:
             returncode = terminate(second)
         assert returncode == 0, second_log.read_text()
@@ -109,7 +93,10 @@ class TestWatcherProcess(TestBase):
         add_due("shared", 2000)
         processes = [child(tmp_path, "shared", 0.0005, 60, tag) for tag in ("a", "b")]
         try:
-            wait_until(lambda: Worklist("shared").view() == {"pending": 0, "leased": 0, "dead": 0})
+            wait_until(
+                lambda: Worklist("shared").view() == {"pending": 0, "leased": 0, "dead": 0},
+                timeout=30,
+            )
         finally:
             returncodes = [terminate(process) for process, _ in processes]
         assert returncodes == [0, 0]

@@ -38,7 +38,7 @@ def _log_request(response: flask.Response) -> flask.Response:
 
 def create_app(expose_sqs: bool | None = None) -> flask.Flask:
     """Build the app; ``/sqs`` exists only when ``expose_sqs`` (default: BATFRIEND_EXPOSE_SQS)."""
-    app = flask.Flask("batfriend")
+    app = flask.Flask("batfriend", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     app.register_blueprint(service)

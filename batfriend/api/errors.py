@@ -10,26 +10,19 @@ during a failover, loading, busy) and, as a last resort, unexpected exceptions
 import logging
 
 import flask
-import redis
 from werkzeug.exceptions import HTTPException
 
-from batfriend.databases import DATABASE_DOWN
-from batfriend.errors import BatfriendError, TooManyRequests
+from batfriend.databases import DATABASE_DOWN, REDIS_OUT_OF_MEMORY, REDIS_REFUSED
+from batfriend.errors import BatfriendError, TooManyRequests, error_classes
 
 logger = logging.getLogger(__name__)
 
-# The API's error code of each HTTP status.
+# Flask's own errors get the codes of ours with the same status, plus three only Flask raises.
 HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
+    **{cls.status: cls.code for cls in error_classes()},
     405: "method_not_allowed",
-    409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
-    429: "too_many_requests",
-    503: "unavailable",
 }
 
 
@@ -66,9 +59,9 @@ def _database_down(error: Exception) -> flask.Response:
 REDIS_RETRY_AFTER = 5
 
 
-def _redis_refused(error: redis.RedisError) -> flask.Response:
+def _redis_refused(error: Exception) -> flask.Response:
     """503 for an error reply of Redis (OOM, READONLY, LOADING, BUSY...): try again later."""
-    if isinstance(error, redis.exceptions.OutOfMemoryError):
+    if isinstance(error, REDIS_OUT_OF_MEMORY):
         logger.warning("Redis is out of memory on %s", flask.request.path)
         message = "the database is out of memory; try again later"
     else:
@@ -90,5 +83,5 @@ def install_error_handlers(app: flask.Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     for database_error in DATABASE_DOWN:
         app.register_error_handler(database_error, _database_down)
-    app.register_error_handler(redis.RedisError, _redis_refused)
+    app.register_error_handler(REDIS_REFUSED, _redis_refused)
     app.register_error_handler(Exception, _unexpected)

@@ -3,8 +3,7 @@
 import flask
 
 from batfriend.api.auth import require_agent
-from batfriend.api.messages import get_page
-from batfriend.api.validation import LOBBY_NAME, get_str, json_body
+from batfriend.api.validation import LOBBY_NAME, get_page, get_str, json_body
 from batfriend.lobby import Lobby
 from batfriend.message import MAX_BODY_LENGTH
 

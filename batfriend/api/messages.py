@@ -1,12 +1,10 @@
 """Messages: send (now or later), reschedule, read the inbox page by page, mark read."""
 
-from typing import Any
-
 import flask
 
 from batfriend.api.auth import require_agent
 from batfriend.api.validation import (
-    get_int,
+    get_page,
     get_str,
     get_str_list,
     get_time,
@@ -19,16 +17,7 @@ from batfriend.scheduled import ScheduledMessages
 
 messages = flask.Blueprint("messages", __name__)
 
-MAX_PAGE = 100
-DEFAULT_PAGE = 50
 MAX_READ_IDS = 1000
-
-
-def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
-    """Return a page request's ``(before, limit)``: the cursor, and 1-100 (default 50)."""
-    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
-    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
-    return before, limit or DEFAULT_PAGE
 
 
 @messages.post("/messages/send")

@@ -14,13 +14,12 @@ from typing import Any
 
 import flask
 
-from batfriend import config
+from batfriend import config, passes
 from batfriend.api.validation import get_str, get_username, json_body
 from batfriend.errors import BadRequest
 from batfriend.message import MAX_BODY_LENGTH
 from batfriend.messages import Messages
 from batfriend.sqs_ledger import Effect, SqsLedger
-from batfriend.watcher import MessageWatcher
 
 MSGID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 TASK_NAME = re.compile(r"[^\x00-\x1f]{1,128}")
@@ -30,17 +29,17 @@ sqs = flask.Blueprint("sqs", __name__)
 
 def _deliver(msgid: str) -> None:
     """Work through due worklist items (idempotent: only what is still due is taken)."""
-    MessageWatcher().deliver_pass(budget=config.BATFRIEND_SQS_PASS_SECONDS)
+    passes.Delivery().run(config.BATFRIEND_SQS_PASS_SECONDS)
 
 
 def _sweep(msgid: str) -> None:
     """Take one step of the SCAN sweep (idempotent: repairers only repair)."""
-    MessageWatcher().sweep_pass()
+    passes.sweep()
 
 
 def _archive(msgid: str) -> None:
     """Move old messages to SQL (idempotent: inserted if absent by id, then removed from Redis)."""
-    MessageWatcher().archive_pass(budget=config.BATFRIEND_SQS_PASS_SECONDS)
+    passes.archive(config.BATFRIEND_SQS_PASS_SECONDS)
 
 
 # X-Aws-Sqsd-Taskname (a cron.yaml task) -> what it runs.

@@ -14,6 +14,7 @@ import flask
 from werkzeug.exceptions import UnsupportedMediaType
 
 from batfriend.errors import BadRequest
+from batfriend.message import MESSAGE_ID
 
 USERNAME = re.compile(r"[a-z0-9_]{3,32}")
 LOBBY_NAME = re.compile(r"[a-z0-9-]{1,32}")
@@ -21,6 +22,8 @@ PHONE = re.compile(r"\+[0-9]{8,15}")
 # Separators people type inside phone numbers; removed before the E.164 check.
 PHONE_SEPARATORS = re.compile(r"[ ().-]")
 _PHONE_RAW_LENGTH = 32
+MAX_PAGE = 100
+DEFAULT_PAGE = 50
 _ABSENT = object()
 
 
@@ -159,3 +162,10 @@ def get_phone_list(body: dict[str, Any], name: str, *, max_items: int) -> list[s
 def get_username(body: dict[str, Any], name: str) -> str:
     """Return field ``name`` as a username: 3-32 characters of a-z, 0-9 and _."""
     return get_str(body, name, min_length=3, max_length=32, pattern=USERNAME)
+
+
+def get_page(body: dict[str, Any]) -> tuple[str | None, int]:
+    """Return a page request's ``(before, limit)``: the cursor, and 1-100 (default 50)."""
+    before = get_str(body, "before", max_length=64, pattern=MESSAGE_ID, required=False)
+    limit = get_int(body, "limit", minimum=1, maximum=MAX_PAGE, required=False)
+    return before, limit or DEFAULT_PAGE

@@ -1,16 +1,10 @@
 """The boundary between Redis and SQL: pages that cross it, batches that cross it.
 
-The archiver removes messages from Redis only after SQL has committed them, and
-records the newest millisecond it ever removed (the watermark) in the same Redis
-step as the removal. So a message missing from Redis is either in SQL with an id
-no newer than the watermark, or does not exist yet; and a message may be in both
-for a moment (committed to SQL, not yet removed). A page therefore needs SQL
-only when Redis cannot fill it (and the one extra id that says a page follows)
-with messages newer than the watermark; then the two sides are merged by id,
-duplicates dropped, and the cursor stays the last id of the page, so paging
-crosses from Redis to SQL without skipping or repeating a message. A full page
-from Redis that ends after the watermark needs no SQL either: the message at the
-watermark is in SQL and older, so another page follows.
+A message missing from Redis is either in SQL at or below the watermark (the
+newest millisecond ever archived, raised in the same Redis step as the
+removal) or does not exist yet. So a page reads SQL only when Redis cannot fill
+it, and the one id that says a page follows, with newer messages; then both
+sides are merged by id, duplicates dropped.
 """
 
 from collections.abc import Callable
@@ -98,3 +92,26 @@ def load_batch(
 
     replies = run_pipeline(client, queue)[: len(taken)]
     return [message for blobs in replies for message in load_page(blobs)]
+
+
+def forget_batch(
+    client: Redis,
+    messages: list[Message],
+    container: Callable[[Message], str | None],
+    queue_forget: Callable[[str, Pipeline, list[str]], None],
+) -> int:
+    """Remove committed ``messages`` from their inboxes or lobbies in one round trip; count them.
+
+    ``container`` names a message's inbox or lobby; ``queue_forget`` queues one's removal.
+    """
+    by_container: dict[str, list[str]] = {}
+    for message in messages:
+        name = container(message)
+        if name is not None:
+            by_container.setdefault(name, []).append(message.id)
+
+    def queue(pipeline: Pipeline) -> None:
+        for name, ids in by_container.items():
+            queue_forget(name, pipeline, ids)
+
+    return sum(run_pipeline(client, queue))

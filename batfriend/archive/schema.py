@@ -1,19 +1,9 @@
-"""The SQL schema of the archive (SQLAlchemy Core tables), its version record and its one INSERT.
+"""The archive's SQL schema (SQLAlchemy Core tables), its version record and its one INSERT.
 
-Core tables, not typed declarative models: the archive is written in multi-row
-INSERTs and read with plain SELECTs into ``Message`` records, so ORM classes
-would only repeat the record. Messages are paged newest first by id (ids sort
-by time, ``sent_at`` is the id's millisecond) and a cursor is the last id of a
-page, so each table is indexed on (owner or lobby, id): a page is one backward
-range scan of that index, with no sort. The index is declared as a unique
-constraint (it is unique, id being the primary key) so that it is part of the
-table's one ``CREATE TABLE IF NOT EXISTS``: processes that race to create the
-schema at first use cannot leave a table without its index.
-
-``ensure_schema()`` creates what is missing and records ``SCHEMA_VERSION`` in
-``batfriend_schema_versions``; it refuses a database recorded at a newer version.
-There is no migration tool yet: the first change of the schema brings version 2
-and the step that upgrades a version-1 database.
+Each table's (owner or lobby, id) index is declared as a unique constraint, so
+it is part of the table's one ``CREATE TABLE IF NOT EXISTS`` and processes
+racing at first use cannot leave a table without it. A database recorded at a
+newer version is refused.
 """
 
 import time

@@ -1,6 +1,6 @@
 -- Create an agent unless its username is taken, and index it, in one step.
 -- KEYS[1] agent hash (agent:<username>)
--- KEYS[2] index of every username, a ZSET scored by creation time (agent:index)
+-- KEYS[2] index of every username, a ZSET scored by creation time (agent::index)
 -- ARGV[1] username, ARGV[2] display name, ARGV[3] password hash, ARGV[4] created_at
 -- Returns 1 when created, 0 when the username was already taken.
 if redis.call("EXISTS", KEYS[1]) == 1 then

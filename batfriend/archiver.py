@@ -1,14 +1,8 @@
 """``Archiver``: moves old inbox messages and lobby overflow from Redis to SQL, in batches.
 
-One batch: read up to ``batch`` messages that are due (inbox messages older
-than the retention window, lobby messages past the history cap; three Redis
-round trips however many inboxes or lobbies they come from), insert them with
-one multi-row INSERT per table that skips ids already there, commit, and only
-then remove them from Redis (one round trip). A crash or an unreachable SQL
-anywhere in between leaves each message in Redis, or in both; the next pass
-inserts nothing twice (the id is the primary key) and removes what is left, so
-nothing is lost or duplicated. For the same reason several archivers (watcher
-processes, ``/sqs`` tasks) may run at once.
+A batch leaves Redis only after SQL has committed it, and inserts skip ids
+already archived, so a crash anywhere loses and duplicates nothing, and several
+archivers may run at once.
 """
 
 import math
