@@ -24,13 +24,21 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
 @pytest.fixture(scope="module")
-def token():
-    """A live session of the agent the fuzzer acts as (the test Redis is flushed first)."""
+def agents():
+    """The agent the fuzzer acts as, and a friend (the test Redis is flushed first)."""
     flush_test_redis()
     client = app.test_client()
     for name in ("fuzzer", "friend"):
         client.post("/agents/register", json={"username": name, "password": "fuzzing password"})
-    response = client.post("/login", json={"username": "fuzzer", "password": "fuzzing password"})
+
+
+@pytest.fixture
+def token(agents):
+    """A fresh session for each test: fuzzing POST /logout ends the one before."""
+    response = app.test_client().post(
+        "/login", json={"username": "fuzzer", "password": "fuzzing password"}
+    )
+    assert response.status_code == 200, response.get_json()
     return response.get_json()["token"]
 
 
