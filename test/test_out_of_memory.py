@@ -7,8 +7,10 @@ endpoint is called. Each answer must be a success or a 503 ``unavailable`` with
 stay within a few KiB of the limit. Once memory is freed, everything works again.
 """
 
+import logging
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,10 @@ from base_test import TEST_REDIS_URLS, TestBase
 from batfriend import config, databases
 from batfriend.api import create_app
 from batfriend.embedded import redis_server_binary
+from batfriend.messages import Messages
 from batfriend.scripts import UNGUARDED, get_script
+from batfriend.watcher import MessageWatcher
+from helpers import Running, inbox_ids, wait_until
 from redis_server import PrivateRedis
 
 pytestmark = pytest.mark.slow  # starts redis-server processes
@@ -192,3 +197,19 @@ class TestOutOfMemory(TestBase):
             response = client.open(path, method=method, headers=headers, json=body)
             assert response.status_code in (200, 201), (path, response.get_json())
         assert full_redis.zcard("work:delivery:due") == 2, "each scheduled send has its item"
+
+
+class TestWatcherOutOfMemory(TestBase):
+    def test_backs_off_then_delivers_once_memory_is_freed(self, full_redis, befriend, caplog):
+        befriend("alice", "bob")
+        message = Messages("bob").send("alice", "later", deliver_at=time.time() + 0.3)
+        full_redis.config_set("maxmemory", 1)
+        watcher = MessageWatcher(tick=0.05, max_backoff=0.2)
+        with caplog.at_level(logging.INFO), Running(watcher):
+            time.sleep(1.0)
+            assert "maxmemory" in caplog.text, "the refusal is logged as an outage"
+            assert "watcher pass failed" not in caplog.text, "no traceback every tick"
+            assert inbox_ids("bob") == set()
+            full_redis.config_set("maxmemory", 0)
+            wait_until(lambda: inbox_ids("bob") == {message.id})
+        assert "watcher resumed" in caplog.text
