@@ -46,6 +46,10 @@ BODY_SCHEMA = _string(max_length=MAX_BODY_LENGTH)
 # Spaces, dots, hyphens and parentheses are removed before the E.164 check.
 PHONE_SCHEMA = _string(r"[ ().-]*\+[ ().-]*([0-9][ ().-]*){8,15}", 1, 32)
 TIME_SCHEMA: Schema = {"type": "number", "minimum": 0}
+DELIVER_AT_SCHEMA: Schema = {
+    **TIME_SCHEMA,
+    "description": "Epoch seconds, at most 365 days from now (400); in the past: now.",
+}
 LIMIT_SCHEMA: Schema = {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}
 
 
@@ -174,7 +178,12 @@ PATHS: dict[str, Schema] = {
         "Create an account.",
         _object(
             {"username": USERNAME_SCHEMA, "password": _string(min_length=8, max_length=256)},
-            {"display_name": _string(max_length=64)},
+            {
+                "display_name": {
+                    **_string(max_length=64),
+                    "description": "No control or format characters (Unicode Cc, Cf).",
+                }
+            },
         ),
         201,
         AGENT,
@@ -248,7 +257,7 @@ PATHS: dict[str, Schema] = {
     ),
     "/messages/send": _post(
         "Send a message to a friend, now or at deliver_at (at most 365 days ahead).",
-        _object({"to": USERNAME_SCHEMA, "body": BODY_SCHEMA}, {"deliver_at": TIME_SCHEMA}),
+        _object({"to": USERNAME_SCHEMA, "body": BODY_SCHEMA}, {"deliver_at": DELIVER_AT_SCHEMA}),
         201,
         _open_object(
             {
@@ -261,7 +270,7 @@ PATHS: dict[str, Schema] = {
     ),
     "/messages/reschedule": _post(
         "Deliver a waiting message the caller sent at another time.",
-        _object({"id": MESSAGE_ID_SCHEMA, "deliver_at": TIME_SCHEMA}),
+        _object({"id": MESSAGE_ID_SCHEMA, "deliver_at": DELIVER_AT_SCHEMA}),
         200,
         _open_object({"id": {"type": "string"}, "deliver_at": {"type": "number"}}),
         (404,),
@@ -284,7 +293,10 @@ PATHS: dict[str, Schema] = {
             {
                 "ids": {
                     "type": "array",
-                    "items": MESSAGE_ID_SCHEMA,
+                    "items": {
+                        **_string(max_length=64),
+                        "description": "Ids not in the inbox, of any form, are ignored.",
+                    },
                     "minItems": 1,
                     "maxItems": 1000,
                 }
