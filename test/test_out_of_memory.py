@@ -29,6 +29,7 @@ from redis_server import PrivateRedis
 pytestmark = pytest.mark.slow  # starts redis-server processes
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "batfriend" / "lua"
+DAY = 86400.0
 HEADROOM = 256 * 1024
 # Past the limit: the last write let in (a 4000-character post) and client buffers.
 OVER = 64 * 1024
@@ -99,8 +100,18 @@ def _calls(tokens: dict[str, dict], scheduled_id: str, read_id: str) -> list[tup
         ("POST", "/friends/accept", alice, {"username": "erin"}),
         ("POST", "/friends/list", alice, {}),
         ("POST", "/messages/send", alice, {"to": "bob", "body": "now"}),
-        ("POST", "/messages/send", alice, {"to": "bob", "body": "later", "deliver_at": 4e9}),
-        ("POST", "/messages/reschedule", alice, {"id": scheduled_id, "deliver_at": 4.1e9}),
+        (
+            "POST",
+            "/messages/send",
+            alice,
+            {"to": "bob", "body": "later", "deliver_at": time.time() + 7 * DAY},
+        ),
+        (
+            "POST",
+            "/messages/reschedule",
+            alice,
+            {"id": scheduled_id, "deliver_at": time.time() + 8 * DAY},
+        ),
         ("POST", "/messages/inbox", bob, {"limit": 10}),
         ("POST", "/messages/read", bob, {"ids": [read_id]}),
         ("POST", "/lobbies/join", carol, {"lobby": "hall"}),
@@ -142,7 +153,7 @@ class TestOutOfMemory(TestBase):
         scheduled = client.post(
             "/messages/send",
             headers=tokens["alice"],
-            json={"to": "bob", "body": "wait", "deliver_at": 3e9},
+            json={"to": "bob", "body": "wait", "deliver_at": time.time() + 6 * DAY},
         ).get_json()
 
         used = full_redis.info("memory")["used_memory"]
