@@ -24,7 +24,7 @@ BAD_INPUT = [
     ("/messages/send", {"to": "bob", "body": "hi", "cc": "carol"}, "cc"),
     ("/messages/inbox", {"limit": 0}, "limit"),
     ("/messages/inbox", {"limit": 101}, "limit"),
-    ("/messages/inbox", {"limit": 5.0}, "limit"),
+    ("/messages/inbox", {"limit": 5.5}, "limit"),
     ("/messages/inbox", {"before": "yesterday"}, "before"),
     ("/messages/inbox", {"before": None}, "before"),
     ("/messages/read", {}, "ids"),

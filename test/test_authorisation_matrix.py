@@ -15,7 +15,7 @@ from batfriend.api import create_app
 from batfriend.doorman import Doorman
 
 # Routes anyone may call; everything else needs a live token.
-PUBLIC = {"/", "/status", "/ready", "/agents/register", "/login", "/sqs", "/static/<path:filename>"}
+PUBLIC = {"/", "/status", "/ready", "/openapi.json", "/agents/register", "/login", "/sqs"}
 APP = create_app(expose_sqs=True)
 GUARDED = sorted(
     (rule.rule, method)

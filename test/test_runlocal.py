@@ -62,13 +62,13 @@ class TestRunlocal(TestBase):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5) as response:
                 assert response.headers["Server"] == "batfriend"  # no Werkzeug/Python versions
             recorded = (tmp_path / EMBEDDED_URL_FILE).read_text()
-            assert recorded.startswith("redis://127.0.0.1:")
+            assert recorded == f"unix://{tmp_path}/embedded-redis.sock?db=0"
             pid = int((tmp_path / "embedded-redis.pid").read_text())
             assert os.path.exists(f"/proc/{pid}")
         finally:
             process.send_signal(stop_signal)
             output, _ = process.communicate(timeout=20)
-        assert "started embedded Redis at redis://127.0.0.1:" in output
+        assert f"started embedded Redis at unix://{tmp_path}/" in output
         # exactly one line per request: the app's, not werkzeug's as well
         assert re.search(r"batfriend\.request: GET /no-such-page 404 [0-9.]+ms", output)
         assert len(re.findall(r"/no-such-page", output)) == 1

@@ -119,10 +119,12 @@ def get_str(
 def get_int(
     body: dict[str, Any], name: str, *, minimum: int, maximum: int, required: bool = True
 ) -> int | None:
-    """Return field ``name`` as an int (never a bool) within ``[minimum, maximum]``."""
+    """Return field ``name`` as an int (never a bool; 27.0 is 27) within ``[minimum, maximum]``."""
     value = _field(body, name, "an integer", required)
     if value is _ABSENT:
         return None
+    if type(value) is float and value.is_integer():
+        value = int(value)  # JSON has one number type: 27.0 is the integer 27 (JSON Schema agrees)
     if type(value) is not int:
         raise BadRequest(f"{name} must be an integer", field=name)
     if not minimum <= value <= maximum:
