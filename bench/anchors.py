@@ -192,7 +192,7 @@ class Bench:
     def loads(self, names: list[str]) -> None:
         for size in (1, 100, PROFILES):
             chosen = names[:size]
-            repeat = self.repeat if size < PROFILES else max(3, self.repeat // 10)
+            repeat = self.repeat if size < PROFILES else max(5, self.repeat // 3)
             self.heading(f"load {size} profile{'s' if size > 1 else ''} by key")
             self.row("batfriend Agency.view_many", lambda c=chosen: Agency().view_many(c), repeat)
             self.row(
