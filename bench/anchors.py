@@ -11,7 +11,7 @@ builds keys for indexed models alone, and no index is ever created).
 Workloads: load 1 / 100 / 1000 agent profiles by key, save 1000, ``--threads``
 x ``--increments`` increments of one counter, an inbox page of 50, and
 ``--queue-items`` queue items enqueued and processed. Each row
-prints its time (the median of several runs for the loads and the page), its
+prints its time (for the loads and the page, the median of runs taking turns), its
 ratio to batfriend's row, and its round trips: requests a redis-py connection
 wrote and waited for (every library here talks through redis-py; a pipeline or
 a script call is one, connection set-up included). Each library is used as its
@@ -142,16 +142,21 @@ class Bench:
         print(f"{title}:")
         self.baseline = 0.0
 
-    def row(self, label: str, run: Callable[[], object], repeat: int = 1) -> None:
-        """Time ``run`` (median of ``repeat``); the workload's first row is its baseline."""
-        run()  # warm: connections open, scripts loaded
-        times, before = [], self.trips.count
+    def rows(self, runs: dict[str, Callable[[], object]], repeat: int) -> None:
+        """Time each of ``runs`` ``repeat`` times, taking turns (so a busy moment hits all
+        alike), and print each one's median; the first is the workload's baseline."""
+        for run in runs.values():
+            run()  # warm: connections open, scripts loaded
+        times: dict[str, list[float]] = {label: [] for label in runs}
+        trips = dict.fromkeys(runs, 0)
         for _ in range(repeat):
-            began = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - began)
-        trips = (self.trips.count - before) / repeat
-        self.print_row(label, statistics.median(times), trips)
+            for label, run in runs.items():
+                before, began = self.trips.count, time.perf_counter()
+                run()
+                times[label].append(time.perf_counter() - began)
+                trips[label] += self.trips.count - before
+        for label in runs:
+            self.print_row(label, statistics.median(times[label]), trips[label] / repeat)
 
     def print_row(self, label: str, seconds: float, trips: float, note: str = "") -> None:
         self.baseline = self.baseline or seconds
@@ -194,20 +199,17 @@ class Bench:
             chosen = names[:size]
             repeat = self.repeat if size < PROFILES else max(5, self.repeat // 3)
             self.heading(f"load {size} profile{'s' if size > 1 else ''} by key")
-            self.row("batfriend Agency.view_many", lambda c=chosen: Agency().view_many(c), repeat)
-            self.row(
-                "redis-om HashModel.get loop",
-                lambda c=chosen: [OmProfile.get(n) for n in c],
-                repeat,
-            )
-            self.row(
-                "walrus Model.load loop",
-                lambda c=chosen: [self.WalrusProfile.load(n) for n in c],
-                repeat,
-            )
-            self.row(
-                "walrus Hash loop (HGETALL of batfriend's)",
-                lambda c=chosen: [self.walrus.Hash(f"agent:{n}").as_dict() for n in c],
+            self.rows(
+                {
+                    "batfriend Agency.view_many": lambda c=chosen: Agency().view_many(c),
+                    "redis-om HashModel.get loop": lambda c=chosen: [OmProfile.get(n) for n in c],
+                    "walrus Model.load loop": lambda c=chosen: [
+                        self.WalrusProfile.load(n) for n in c
+                    ],
+                    "walrus Hash loop (HGETALL of batfriend's)": lambda c=chosen: [
+                        self.walrus.Hash(f"agent:{n}").as_dict() for n in c
+                    ],
+                },
                 repeat,
             )
 
@@ -305,20 +307,18 @@ class Bench:
             self.WalrusMessage.create(id=message.id, **fields)
             walrus_inbox.add({message.id: message.sent_at})
         self.heading(f"an inbox page of {PAGE}")
-        self.row(
-            "batfriend Messages.page_dicts", lambda: reader.page_dicts(limit=PAGE), self.repeat
-        )
-        self.row("batfriend Messages.page", lambda: reader.page(limit=PAGE), self.repeat)
-        self.row(
-            "redis-om ZREVRANGE + HashModel.get loop",
-            lambda: [OmMessage.get(i) for i in self.om.zrevrange(om_inbox, 0, PAGE - 1)],
-            self.repeat,
-        )
-        self.row(
-            "walrus ZSet.range + Model.load loop",
-            lambda: [
-                self.WalrusMessage.load(i) for i in walrus_inbox.range(0, PAGE - 1, reverse=True)
-            ],
+        self.rows(
+            {
+                "batfriend Messages.page_dicts": lambda: reader.page_dicts(limit=PAGE),
+                "batfriend Messages.page": lambda: reader.page(limit=PAGE),
+                "redis-om ZREVRANGE + HashModel.get loop": lambda: [
+                    OmMessage.get(i) for i in self.om.zrevrange(om_inbox, 0, PAGE - 1)
+                ],
+                "walrus ZSet.range + Model.load loop": lambda: [
+                    self.WalrusMessage.load(i)
+                    for i in walrus_inbox.range(0, PAGE - 1, reverse=True)
+                ],
+            },
             self.repeat,
         )
 
