@@ -16,9 +16,13 @@ from redis import Redis
 
 from batfriend.agency import Agency
 from batfriend.databases import get_redis
-from batfriend.errors import BadRequest, NotFound
+from batfriend.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from batfriend.keys import MsgKeys
 from batfriend.scripts import get_script
+
+# Bounds on what one agent's lists hold, so /friends/list (unpaged) stays bounded too.
+MAX_FRIENDS = 5000
+MAX_PENDING_REQUESTS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +73,24 @@ class FriendsSnapshot:
 
 
 class Friends:
-    """The friends of one agent; requests and friendships always change on both sides at once."""
+    """The friends of one agent; requests and friendships always change on both sides at once.
 
-    def __init__(self, username: str) -> None:
+    At most ``max_friends`` friends on either side of a friendship, and at most
+    ``max_requests`` of the agent's own requests pending.
+    """
+
+    def __init__(
+        self,
+        username: str,
+        max_friends: int = MAX_FRIENDS,
+        max_requests: int = MAX_PENDING_REQUESTS,
+    ) -> None:
         if type(username) is not str:
             raise TypeError("username must be a str")
         self._redis: Redis = get_redis(MsgKeys.PREFIX)
         self._username = username
+        self._max_friends = max_friends
+        self._max_requests = max_requests
         self._accept = get_script(self._redis, "friends_accept")
 
     def _both_sides(self, other: str) -> list[str]:
@@ -93,9 +108,18 @@ class Friends:
     def _run_accept(self, other: str, mode: str, now: float | None) -> str:
         when = time.time() if now is None else now
         status = self._accept(
-            keys=self._both_sides(other), args=[self._username, other, repr(when), mode]
-        )
-        return status.decode()
+            keys=self._both_sides(other),
+            args=[self._username, other, repr(when), mode, self._max_friends, self._max_requests],
+        ).decode()
+        if status == "friend_limit":
+            raise Conflict(f"you or {other!r} already have the most friends allowed")
+        if status == "request_limit":
+            raise TooManyRequests(
+                f"at most {self._max_requests} friend requests may wait for an answer;"
+                " withdraw some first",
+                retry_after=60,
+            )
+        return status
 
     def request(self, other: str, now: float | None = None) -> str:
         """Ask ``other`` to be friends: "friends" if they had asked first, else "requested"."""

@@ -64,6 +64,7 @@ class Messages:
         self._deliver = get_script(self._redis, "messages_deliver")
         self._deliver_scheduled = get_script(self._redis, "messages_deliver_scheduled")
         self._page = get_script(self._redis, "messages_page")
+        self._send_log_hit = get_script(self._redis, "send_log_hit")
         self._archive = Archive()
 
     def _inbox_keys(self) -> list[str]:
@@ -117,11 +118,27 @@ class Messages:
                 raise NotFound(f"no agent named {self._owner!r}")
             raise Forbidden(f"you can message only friends; ask {self._owner!r} to be friends")
         if outcome == -2:
-            raise TooManyRequests(
-                f"at most {self._send_limit} messages a minute; wait before sending more",
-                retry_after=math.ceil(retry_ms / 1000),
-            )
+            raise self._over_limit(retry_ms)
         return message
+
+    def _over_limit(self, retry_ms: int) -> TooManyRequests:
+        return TooManyRequests(
+            f"at most {self._send_limit} messages and lobby posts a minute;"
+            " wait before sending more",
+            retry_after=math.ceil(retry_ms / 1000),
+        )
+
+    def count_send(self, send_id: str, now: float) -> None:
+        """Count a send of this agent's that is not a message (a lobby post) in its window.
+
+        Messages and lobby posts share one limit; past it, TooManyRequests.
+        """
+        outcome, retry_ms = self._send_log_hit(
+            keys=[MsgKeys.sent(self._owner)],
+            args=[send_id, repr(now), self._send_limit, repr(SEND_WINDOW)],
+        )
+        if outcome == -2:
+            raise self._over_limit(retry_ms)
 
     def deliver(self, message: Message) -> bool:
         """Put ``message`` in this inbox unless it is already there; return whether it was added."""
@@ -134,9 +151,17 @@ class Messages:
         return outcome == 1
 
     def deliver_scheduled(self, message_id: str) -> bool:
-        """Move a waiting message into this inbox, once; False if it is not waiting (any more)."""
+        """Move a waiting message into this inbox, once, if sender and owner are still friends.
+
+        False if it is not waiting (any more), or was dropped because they are not.
+        """
         delivered = self._deliver_scheduled(
-            keys=[MsgKeys.scheduled(message_id), *self._inbox_keys(), MsgKeys.archive_due()],
+            keys=[
+                MsgKeys.scheduled(message_id),
+                *self._inbox_keys(),
+                MsgKeys.archive_due(),
+                MsgKeys.friends(self._owner),
+            ],
             args=[message_id, self._owner],
         )
         return delivered == 1

@@ -57,8 +57,9 @@ class ScheduledMessages:
         """Run the send script ``send`` so it stores ``message`` to wait; queue its delivery.
 
         ``keys`` and ``args`` are a send's (messages_deliver.lua); the record's key is
-        added here. Returns the script's answer. One round trip when ``msg:`` and
-        ``work:`` share a Redis; a refused send takes its worklist item back.
+        added here. Returns the script's answer. One round trip, one MULTI/EXEC, when
+        ``msg:`` and ``work:`` share a Redis: out of memory refuses both or neither; a
+        refused send takes its worklist item back.
         """
         keys = [*keys[:6], MsgKeys.scheduled(message.id), *keys[6:]]  # before a session key
         item = [self._item(message)]
@@ -72,7 +73,7 @@ class ScheduledMessages:
             send(keys=keys, args=args, client=pipeline)
             self._worklist.queue_add(pipeline, item)
 
-        outcome = run_pipeline(self._redis, queue)[0]
+        outcome = run_pipeline(self._redis, queue, transaction=True)[0]
         if outcome[0] != 1:
             self._worklist.complete([message.id])
         return outcome

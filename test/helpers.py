@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from batfriend import config
+from batfriend import config, databases
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULED_BODY = "elasticbeanstalk scheduled job"
@@ -81,7 +81,7 @@ LOCKED_ENDPOINTS = [
     ("/lobbies/view", {"lobby": "bats"}),
 ]
 # Endpoints anyone may call.
-OPEN_ENDPOINTS = {"/", "/status", "/ready", "/agents/register", "/login", "/sqs"}
+OPEN_ENDPOINTS = {"/", "/status", "/ready", "/openapi.json", "/agents/register", "/login", "/sqs"}
 
 LOCKED_PATHS = [path for path, _ in LOCKED_ENDPOINTS]
 
@@ -107,3 +107,11 @@ def post_task(client, msgid, task):
         content_type="application/json",
         headers=sqsd_headers(msgid, task),
     )
+
+
+def inbox_ids(owner):
+    """Return the ids in ``owner``'s inbox in Redis."""
+    return {
+        member.decode()
+        for member in databases.get_redis("msg:").zrange(f"msg:inbox:{owner}", 0, -1)
+    }

@@ -25,7 +25,11 @@ CHOSEN_BY_CLIENTS = {
     "digest": re.compile(r"[0-9a-f]{64}"),
     "subject": re.compile(r".{1,128}", re.DOTALL),
 }
-CHOSEN_BY_CODE = {"kind": ("login",), "worklist": (DELIVERY,), "book": ("phone",)}
+CHOSEN_BY_CODE = {
+    "kind": ("login", "address", "discover"),
+    "worklist": (DELIVERY,),
+    "book": ("phone",),
+}
 COUNTER_EXAMPLES = ("stats:logins",)  # a Counter's name is its own family; never a user's
 CHOSEN_BY_CODE["counter"] = COUNTER_EXAMPLES
 SENTINEL = "\x00"
