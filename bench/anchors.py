@@ -1,12 +1,13 @@
 """batfriend beside redis-om-python, walrus, RQ and huey, all on one private Redis.
 
     .venv/bin/pip install -r requirements-bench.txt
-    .venv/bin/python -m bench.anchors [--port P] [--repeat 30] [--threads 4] [--increments 500]
+    .venv/bin/python -m bench.anchors [--repeat 30] [--threads 4] [--increments 500]
         [--queue-items 10000]
 
-Starts and stops a private embedded Redis (no modules: redis-om's ``HashModel``
-get and save need none; its models say ``index=True`` only because redis-om 1.2
-builds keys for indexed models alone, and no index is ever created).
+Starts and stops a private embedded Redis (on a unix socket, no modules:
+redis-om's ``HashModel`` get and save need none; its models say ``index=True``
+only because redis-om 1.2 builds keys for indexed models alone, and no index is
+ever created).
 
 Workloads: load 1 / 100 / 1000 agent profiles by key, save 1000, ``--threads``
 x ``--increments`` increments of one counter, an inbox page of 50, and
@@ -388,11 +389,11 @@ class Bench:
 
 
 @contextlib.contextmanager
-def private_redis(port: int | None) -> Iterator[str]:
+def private_redis() -> Iterator[str]:
     """Point batfriend at a fresh embedded Redis (and SQLite file) for the run; stop it after."""
     with tempfile.TemporaryDirectory(prefix="batfriend-bench-") as data_dir:
         embedded = EmbeddedRedis(data_dir, persistent=False)
-        config.REDIS_URL = embedded.start(port)
+        config.REDIS_URL = embedded.start()
         config.BATFRIEND_REDIS_SHARDS = {}
         config.DATABASE_URL = f"sqlite:///{data_dir}/archive.db"
         databases.reset()
@@ -405,13 +406,12 @@ def private_redis(port: int | None) -> Iterator[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, help="the embedded Redis's port (default: a free one)")
     parser.add_argument("--repeat", type=int, default=30, help="runs per load and page row")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--increments", type=int, default=500)
     parser.add_argument("--queue-items", type=int, default=10_000)
     args = parser.parse_args()
-    with private_redis(args.port) as url:
+    with private_redis() as url:
         bench = Bench(url, args.repeat)
         server = bench.om.info("server")["redis_version"]
         print(f"embedded Redis {server} at {url}, {os.cpu_count()} cores")
