@@ -198,11 +198,12 @@ def page_json(blobs: list[bytes | None], unread: list[int]) -> list[bytes]:
     in; one stored as msgpack (before) is decoded and written as JSON.
     """
     page = []
+    cut = -len(_UNREAD_TAIL)
     for blob, flag in zip(blobs, unread, strict=True):
         if blob is None:
             continue
-        if blob.endswith(_UNREAD_TAIL) and blob[:1] == b"{":
-            page.append(blob if flag else blob[: -len(_UNREAD_TAIL)] + _READ_TAIL)
+        if blob[cut:] == _UNREAD_TAIL and blob[:1] == b"{":  # JSON, read not set yet
+            page.append(blob if flag else blob[:cut] + _READ_TAIL)
         else:
             data = stored_dict(blob)
             data["read"] = not flag
