@@ -498,6 +498,13 @@ def load_row(row, args, app, baseline, old, old_plan, redis_client) -> None:
     row.baseline.append(measure(baseline, plan.baseline, baseline_variants, args, redis_client))
 
 
+def other_database(url: str, number: int) -> str:
+    """Return Redis ``url`` with database ``number``: ``redis://host:port/N`` or ``unix://...?db=N``."""
+    if url.startswith("unix://"):
+        return re.sub(r"([?&]db=)\d+", rf"\g<1>{number}", url)
+    return f"{url.rsplit('/', 1)[0]}/{number}"
+
+
 def server_env(work: Path, redis_url: str, **extra: str) -> dict[str, str]:
     """Return the environment of a benchmarked uWSGI: ours, less uWSGI and New Relic settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEW_RELIC", "UWSGI_"))}
@@ -544,7 +551,7 @@ def main(argv: list[str] | None = None) -> None:
             # its own Redis database and SQL file: the two checkouts may store data differently
             old_env = {
                 **env,
-                "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1",
+                "REDIS_URL": other_database(redis_url, 1),
                 "DATABASE_URL": f"sqlite:///{work}/before.sqlite3",
                 "PYTHONPATH": str(tree),
             }
