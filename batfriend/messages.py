@@ -41,7 +41,7 @@ from batfriend.message import (
     page_json,
 )
 from batfriend.scheduled import ScheduledMessages, read_delivery_payload
-from batfriend.scripts import get_script
+from batfriend.scripts import get_script, lazy_script
 from batfriend.session import Session, read_along
 
 SEND_WINDOW = 60.0
@@ -64,21 +64,10 @@ class Messages:
         self._send_limit = limit
 
     # Scripts and the archive are built on first use: a request needs one or two of them.
-    @functools.cached_property
-    def _deliver(self) -> Script:
-        return get_script(self._redis, "messages_deliver")
-
-    @functools.cached_property
-    def _deliver_scheduled(self) -> Script:
-        return get_script(self._redis, "messages_deliver_scheduled")
-
-    @functools.cached_property
-    def _page(self) -> Script:
-        return get_script(self._redis, "messages_page")
-
-    @functools.cached_property
-    def _send_log_hit(self) -> Script:
-        return get_script(self._redis, "send_log_hit")
+    _deliver = lazy_script("messages_deliver")
+    _deliver_scheduled = lazy_script("messages_deliver_scheduled")
+    _page = lazy_script("messages_page")
+    _send_log_hit = lazy_script("send_log_hit")
 
     @functools.cached_property
     def _archive(self) -> Archive:
