@@ -74,6 +74,11 @@ def get_script(client: redis.Redis, name: str) -> Script:
         return script
 
 
+def lazy_script(name: str) -> functools.cached_property:
+    """A class attribute: script ``name`` on the instance's ``_redis``, registered on first use."""
+    return functools.cached_property(lambda self: get_script(self._redis, name))
+
+
 def run_pipeline(
     client: redis.Redis, queue: Callable[[Pipeline], None], transaction: bool = False
 ) -> list[Any]:

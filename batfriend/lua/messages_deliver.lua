@@ -5,13 +5,13 @@
 -- (not in the inbox, so not in the archive index yet: messages_deliver_scheduled.lua
 -- indexes it when it arrives).
 -- KEYS[1] inbox: ZSET of message ids, every score 0, so ids sort by lex = time order
--- KEYS[2] bodies: HASH id -> msgpack Message
+-- KEYS[2] bodies: HASH id -> stored Message (JSON, or msgpack before)
 -- KEYS[3] unread: SET of the ids not read yet
 -- KEYS[4] archive due: ZSET owner -> millisecond of the oldest message in the inbox
 -- KEYS[5] the sender's friends: ZSET username -> since (send only)
 -- KEYS[6] the sender's send log: ZSET id -> sent at, within the last window (send only)
--- KEYS[7] the waiting message's record: msgpack Message (scheduled send only)
--- ARGV[1] id, ARGV[2] msgpack Message, ARGV[3] recipient (the inbox's owner)
+-- KEYS[7] the waiting message's record: stored Message (scheduled send only)
+-- ARGV[1] id, ARGV[2] stored Message, ARGV[3] recipient (the inbox's owner)
 -- ARGV[4] now, ARGV[5] sends allowed per window, ARGV[6] window in seconds (send only)
 -- Returns {1, 0} delivered (or stored to wait), {0, 0} already delivered, {-1, 0} not friends,
 -- {-2, ms} over the send limit, with ms until the oldest send leaves the window.

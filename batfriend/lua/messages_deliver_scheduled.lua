@@ -2,9 +2,9 @@
 -- index the inbox for the archiver as messages_deliver.lua does (its id may be old).
 -- Sender and recipient must still be friends when it falls due: otherwise the record
 -- is dropped, so an ex-friend's stockpile of scheduled messages never arrives.
--- KEYS[1] the record: msgpack Message waiting for its deliver_at
+-- KEYS[1] the record: stored Message waiting for its deliver_at
 -- KEYS[2] inbox: ZSET of message ids, every score 0 (as in messages_deliver.lua)
--- KEYS[3] bodies: HASH id -> msgpack Message
+-- KEYS[3] bodies: HASH id -> stored Message (JSON, or msgpack before)
 -- KEYS[4] unread: SET of the ids not read yet
 -- KEYS[5] archive due: ZSET owner -> millisecond of the oldest message in the inbox
 -- KEYS[6] the recipient's friends: ZSET username -> since
@@ -17,7 +17,9 @@ if not blob then
   return 0
 end
 redis.call("DEL", KEYS[1])
-local sender = cmsgpack.unpack(blob)["sender"]
+-- the record is JSON (Message.dump_stored), or msgpack when stored by an older version
+local fields = string.sub(blob, 1, 1) == "{" and cjson.decode(blob) or cmsgpack.unpack(blob)
+local sender = fields["sender"]
 if type(sender) == "string" and not redis.call("ZSCORE", KEYS[6], sender) then
   return -1
 end
