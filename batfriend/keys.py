@@ -244,3 +244,7 @@ FAMILIES = (
 # System keys renamed since an earlier release, each a ZSET: old name -> (family prefix, new name).
 # ``batfriend.migrate`` moves them.
 RENAMED = {"agent:index": (AgentKeys.PREFIX, AgentKeys.index())}
+
+# Groups of families whose keys one script uses together: a shard map must send each group to
+# one Redis (``config`` refuses one that splits a group).
+SHARED_SLOTS: tuple[tuple[str, ...], ...] = ()

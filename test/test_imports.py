@@ -23,6 +23,7 @@ LAYERS = [
             "batfriend.scripts",
             "batfriend.startup",
             "batfriend.embedded",
+            "batfriend.embedded_cluster",
             "batfriend.lua",
         },
     ),
