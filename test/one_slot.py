@@ -1,0 +1,51 @@
+"""Check that every Lua script call keeps its KEYS in one hash slot, as a cluster requires.
+
+Wraps ``Script.__call__`` (direct calls and calls queued on pipelines alike), so it
+observes what the code really sends, on a single Redis too, where nothing would fail.
+"""
+
+import importlib.resources
+
+from redis.commands.core import Script
+from redis.crc import key_slot
+
+from batfriend.scripts import lua_source
+
+SCRIPT_NAMES = sorted(
+    entry.name.removesuffix(".lua")
+    for entry in importlib.resources.files("batfriend.lua").iterdir()
+    if entry.name.endswith(".lua")
+)
+
+
+def script_name(script):
+    """The ``batfriend/lua`` name of a registered script, else redis-py's own (its locks')."""
+    names = (name for name in SCRIPT_NAMES if lua_source(name) == script.script)
+    return next(names, "redis-py:" + script.sha)
+
+
+def slots(keys):
+    """The hash slots of ``keys``."""
+    return {key_slot(key.encode() if isinstance(key, str) else key) for key in keys}
+
+
+class ScriptSlots:
+    """Records every script call (name, keys) and those whose keys span several slots."""
+
+    def __init__(self, monkeypatch):
+        self.calls: list[tuple[str, list]] = []
+        self.crossing: list[tuple[str, list]] = []
+        original = Script.__call__
+
+        def call(script, keys=(), args=(), client=None):
+            record = (script_name(script), list(keys))
+            self.calls.append(record)
+            if len(slots(keys)) > 1:
+                self.crossing.append(record)
+            return original(script, keys=keys, args=args, client=client)
+
+        monkeypatch.setattr(Script, "__call__", call)
+
+    def names(self):
+        """The names of the scripts called, sorted, each once."""
+        return sorted({name for name, _ in self.calls})
