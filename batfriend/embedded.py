@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
 
 import redis
 
@@ -43,12 +42,10 @@ def free_port() -> int:
 class EmbeddedRedis:
     """One redis-server process bound to 127.0.0.1, keeping its data in ``data_dir``."""
 
-    def __init__(self, data_dir: str, persistent: bool = True, options: Sequence[str] = ()) -> None:
+    def __init__(self, data_dir: str, persistent: bool = True) -> None:
         self._data_dir = os.path.abspath(data_dir)
         self._persistent = persistent
-        self._options = list(options)
         self._process: subprocess.Popen | None = None
-        self.port = 0
         self.url = ""
 
     def _pid_file(self) -> str:
@@ -99,11 +96,9 @@ class EmbeddedRedis:
                 "--pidfile",
                 self._pid_file(),
                 *save,
-                *self._options,
             ],
             stdin=subprocess.DEVNULL,
         )
-        self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
@@ -121,11 +116,6 @@ class EmbeddedRedis:
             finally:
                 client.close()
         return self.url
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs."""
-        return None if self._process is None else self._process.pid
 
     def stop(self) -> None:
         """Stop the server (saving its data when persistent) and wait for it to exit."""

@@ -1,6 +1,7 @@
 """A private Redis Cluster for tests and benchmarks, built from the embedded Redis binary.
 
-Each node is an ``EmbeddedRedis`` with cluster mode on. No ``redis-cli --cluster``
+Each node is a redis-server process on a loopback port (its cluster bus on port + 10000),
+keeping nothing on disk but its nodes.conf. No ``redis-cli --cluster``
 is needed: the slots are split evenly with CLUSTER ADDSLOTS, the nodes meet with
 CLUSTER MEET, replicas follow with CLUSTER REPLICATE, and ``start`` returns once
 every node agrees on the slot map (and every replica's link is up).
@@ -8,12 +9,13 @@ every node agrees on the slot map (and every replica's link is up).
 
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 
 import redis
 
-from batfriend.embedded import EmbeddedRedis
+from batfriend.embedded import redis_server_binary
 
 SLOTS = 16384
 BUS_OFFSET = 10000  # Redis's cluster bus listens on port + 10000
@@ -47,6 +49,65 @@ def slot_ranges(masters: int) -> list[range]:
     return [range(bounds[n], bounds[n + 1]) for n in range(masters)]
 
 
+class ClusterNode:
+    """One cluster-enabled redis-server process on 127.0.0.1:``port``."""
+
+    def __init__(self, data_dir: str, port: int, node_timeout_ms: int) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self._node_timeout_ms = node_timeout_ms
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return None if self._process is None else self._process.pid
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server and wait until it answers PING."""
+        os.makedirs(self.data_dir, exist_ok=True)
+        self._process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                *("--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.data_dir),
+                *("--save", "", "--appendonly", "no", "--loglevel", "warning"),
+                *("--logfile", os.path.join(self.data_dir, "redis.log")),
+                *("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"),
+                *("--cluster-node-timeout", str(self._node_timeout_ms)),
+                *("--cluster-replica-validity-factor", "0"),
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if self._process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"cluster node did not start; see {self.data_dir}/redis.log"
+                        ) from None
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s) and wait for it to exit."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+
 class EmbeddedCluster:
     """``masters`` primaries with ``replicas`` replicas each, every node its own process."""
 
@@ -63,30 +124,20 @@ class EmbeddedCluster:
         self._replicas = replicas
         self._candidates = ports
         self._node_timeout_ms = node_timeout_ms
-        self.nodes: list[EmbeddedRedis] = []
+        self.nodes: list[ClusterNode] = []
         self.url = ""
-
-    def _node(self, port: int) -> EmbeddedRedis:
-        options = [
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-            "--cluster-node-timeout",
-            str(self._node_timeout_ms),
-            "--cluster-replica-validity-factor",
-            "0",
-        ]
-        return EmbeddedRedis(os.path.join(self._data_dir, str(port)), False, options)
 
     def start(self, timeout: float = 30.0) -> str:
         """Start every node, form the cluster, wait until it is whole; return its URL."""
         count = self._masters * (1 + self._replicas)
         ports = free_cluster_ports(count, self._candidates)
-        self.nodes = [self._node(port) for port in ports]
+        self.nodes = [
+            ClusterNode(os.path.join(self._data_dir, str(port)), port, self._node_timeout_ms)
+            for port in ports
+        ]
         try:
-            for node, port in zip(self.nodes, ports, strict=True):
-                node.start(port)
+            for node in self.nodes:
+                node.start()
             self._form(timeout)
         except BaseException:
             self.stop()
@@ -94,7 +145,7 @@ class EmbeddedCluster:
         self.url = f"redis+cluster://127.0.0.1:{ports[0]}"
         return self.url
 
-    def client(self, node: EmbeddedRedis) -> redis.Redis:
+    def client(self, node: ClusterNode) -> redis.Redis:
         """Return a plain client of one node (the caller closes it)."""
         return redis.Redis(port=node.port, socket_timeout=5, decode_responses=True)
 
