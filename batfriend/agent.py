@@ -13,6 +13,7 @@ from batfriend.errors import Conflict, NotFound
 from batfriend.keys import AgentKeys
 from batfriend.passwords import hash_password, verify_password
 from batfriend.scripts import get_script
+from batfriend.session import Session, read_along
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +105,14 @@ class Agent:
         stored = self._redis.hget(AgentKeys.agent(self._username), "password")
         return verify_password(password, stored.decode() if stored is not None else None)
 
-    def view(self) -> AgentSnapshot:
-        """Return the agent's public snapshot; raise NotFound if there is no such agent."""
-        snapshot = snapshot_from_fields(
-            self._redis.hmget(AgentKeys.agent(self._username), SNAPSHOT_FIELDS)
-        )
+    def view(self, session: Session | None = None) -> AgentSnapshot:
+        """Return the agent's public snapshot; raise NotFound if there is no such agent.
+
+        With ``session``, its check shares the read's round trip (``Session.along``).
+        """
+        key = AgentKeys.agent(self._username)
+        (fields,) = read_along(session, self._redis, lambda p: p.hmget(key, SNAPSHOT_FIELDS))
+        snapshot = snapshot_from_fields(fields)
         if snapshot is None:
             raise NotFound(f"no agent named {self._username!r}")
         return snapshot

@@ -7,6 +7,7 @@ from redis.client import Pipeline
 
 from batfriend.databases import get_redis
 from batfriend.keys import CounterKeys
+from batfriend.scripts import get_script
 
 
 class Counter:
@@ -40,6 +41,14 @@ class Counter:
         if type(limit) is not int:
             raise TypeError(f"Counter {self._name!r}: limit must be an int")
         return self._transact_optimistic(lambda pipe: self._increment_step(pipe, limit))
+
+    def increment_below(self, limit: int) -> bool:
+        """``increment_if_below`` as one Lua call: one round trip and no retries, however
+        many clients race (bench/counter.py compares them)."""
+        if type(limit) is not int:
+            raise TypeError(f"Counter {self._name!r}: limit must be an int")
+        script = get_script(self._redis, "counter_increment_below")
+        return script(keys=[CounterKeys.count(self._name)], args=[limit]) == 1
 
     def _transact_optimistic(self, step: Callable[[Pipeline], bool]) -> bool:
         """Run ``step`` under WATCH of the count; redis-py re-runs it whenever EXEC is refused."""

@@ -14,9 +14,10 @@ from redis import Redis
 from batfriend import config
 from batfriend.agent import Agent
 from batfriend.databases import get_redis
-from batfriend.errors import Unauthorized
+from batfriend.errors import SESSION_GONE, Unauthorized
 from batfriend.keys import SessionKeys
 from batfriend.rate_limiter import RateLimiter
+from batfriend.session import Session, forget, remember, remembered
 
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = 5 * 60.0
@@ -47,11 +48,23 @@ class Doorman:
 
     def check(self, token: str) -> str:
         """Return the username a live token belongs to (one round trip); else Unauthorized."""
-        username = self._redis.get(self._session_key(token))
+        key = self._session_key(token)
+        username = self._redis.get(key)
         if username is None:
-            raise Unauthorized("the token is unknown, expired or logged out; log in again")
-        return username.decode()
+            raise Unauthorized(SESSION_GONE)
+        return remember(key, username.decode())
+
+    def session(self, token: str) -> Session:
+        """Return the token's session: checked now (one round trip) unless this process knows
+        whom the token was issued to; then ``Session.along`` checks it with the operation."""
+        key = self._session_key(token)
+        username = remembered(key)
+        if username is None:
+            return Session(self._redis, key, self.check(token), confirmed=True)
+        return Session(self._redis, key, username, confirmed=False)
 
     def logout(self, token: str) -> None:
         """Revoke a token at once."""
-        self._redis.delete(self._session_key(token))
+        key = self._session_key(token)
+        forget(key)
+        self._redis.delete(key)

@@ -34,6 +34,9 @@ class Unauthorized(BatfriendError):
     code = "unauthorized"
 
 
+SESSION_GONE = "the token is unknown, expired or logged out; log in again"
+
+
 class Forbidden(BatfriendError):
     """Authenticated, but not allowed to do this."""
 

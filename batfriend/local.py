@@ -14,6 +14,8 @@ import signal
 import threading
 from types import FrameType
 
+from werkzeug.serving import WSGIRequestHandler
+
 from batfriend import config, databases
 from batfriend.embedded import EmbeddedRedis
 from batfriend.startup import configure
@@ -25,6 +27,13 @@ logger = logging.getLogger("batfriend.local")
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     """Treat SIGTERM like Ctrl-C, so a plain ``kill`` also stops the embedded Redis."""
     raise KeyboardInterrupt
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its access line: the app logs one line per request itself."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,7 +63,12 @@ def main(argv: list[str] | None = None) -> None:
             logger.info("watcher running in a background thread (--no-watcher turns it off)")
         from batfriend.api import create_app  # after configure(): New Relic precedes Flask
 
-        create_app().run(host="0.0.0.0", port=config.PORT, threaded=True)
+        create_app().run(
+            host="0.0.0.0",
+            port=config.PORT,
+            threaded=True,
+            request_handler=_QuietRequestHandler,
+        )
     except KeyboardInterrupt:
         pass
     finally:

@@ -166,3 +166,17 @@ def load_page(blobs: list[bytes | None], unread: list[int] | None = None) -> lis
                 data["read"] = not unread[n]
             messages.append(Message.from_dict(data))
     return messages
+
+
+def load_page_dicts(blobs: list[bytes | None], unread: list[int]) -> list[dict[str, Any]]:
+    """``load_page`` straight to the API's dicts, with no ``Message`` in between (an inbox page).
+
+    The stored msgpack map is ``to_dict``'s shape already; only ``read`` is set, from ``unread``.
+    """
+    page = []
+    for blob, flag in zip(blobs, unread, strict=True):
+        if blob is not None:
+            data = msgpack.unpackb(blob)
+            data["read"] = not flag
+            page.append(data)
+    return page

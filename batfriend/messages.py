@@ -11,6 +11,7 @@ import functools
 import math
 import operator
 import time
+from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
@@ -28,17 +29,19 @@ from batfriend.archive.boundary import (
 )
 from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
-from batfriend.errors import Forbidden, NotFound, TooManyRequests
+from batfriend.errors import SESSION_GONE, Forbidden, NotFound, TooManyRequests, Unauthorized
 from batfriend.keys import MsgKeys
 from batfriend.message import (
     Message,
     load_page,
+    load_page_dicts,
     message_millisecond,
     message_time,
     newest_first_bound,
 )
 from batfriend.scheduled import ScheduledMessages, read_delivery_payload
 from batfriend.scripts import get_script
+from batfriend.session import Session, read_along
 
 SEND_WINDOW = 60.0
 # How long an outside id (an SQS message id) keeps naming the message it delivered:
@@ -71,11 +74,17 @@ class Messages:
         ]
 
     def send(
-        self, sender: str, body: str, deliver_at: float | None = None, now: float | None = None
+        self,
+        sender: str,
+        body: str,
+        deliver_at: float | None = None,
+        now: float | None = None,
+        session: Session | None = None,
     ) -> Message:
         """Send ``body`` from ``sender`` to this inbox in one atomic step; friends only.
 
-        A future ``deliver_at`` makes it wait for then (checked and counted now).
+        A future ``deliver_at`` makes it wait for then (checked and counted now). With
+        ``sender``'s ``session``, the same step refuses (Unauthorized) if it no longer lives.
         """
         when = time.time() if now is None else now
         message = Message.compose(sender, body, when, to=self._owner, deliver_at=deliver_at)
@@ -93,10 +102,16 @@ class Messages:
             self._send_limit,
             repr(SEND_WINDOW),
         ]
+        session_key = None if session is None else session.guard(self._redis)
+        if session_key is not None:
+            keys.append(session_key)
+            args.append(sender)
         if message.deliver_at > message.sent_at:
             outcome, retry_ms = ScheduledMessages().hold(message, self._deliver, keys, args)
         else:
             outcome, retry_ms = self._deliver(keys=keys, args=args)
+        if outcome == -3:
+            raise Unauthorized(SESSION_GONE)
         if outcome == -1:
             if not Agency().exists(self._owner):
                 raise NotFound(f"no agent named {self._owner!r}")
@@ -144,6 +159,21 @@ class Messages:
         self.deliver(message)
         return message
 
+    def _queue_page(self, pipeline: Pipeline, before: str | None, limit: int) -> None:
+        """Queue the page script's call (for ``page_dicts``) on ``pipeline``."""
+        self._page(
+            keys=[*self._inbox_keys(), MsgKeys.watermarks()],
+            args=[newest_first_bound(before), limit, self._owner],
+            client=pipeline,
+        )
+
+    def _fetch_page(self, before: str | None, limit: int) -> list[Any]:
+        """Run the page script: ``[unread, ids, blobs, unread flags, watermark]``."""
+        return self._page(
+            keys=[*self._inbox_keys(), MsgKeys.watermarks()],
+            args=[newest_first_bound(before), limit, self._owner],
+        )
+
     def page(
         self, before: str | None = None, limit: int = 50
     ) -> tuple[list[Message], str | None, int]:
@@ -153,14 +183,41 @@ class Messages:
         holds the page; a page reaching archived messages also reads SQL and their
         unread flags. ``next_before`` is None on the last page.
         """
-        unread, fetched, blobs, unread_flags, newest_archived = self._page(
-            keys=[*self._inbox_keys(), MsgKeys.watermarks()],
-            args=[newest_first_bound(before), limit, self._owner],
-        )
+        unread, fetched, blobs, unread_flags, newest_archived = self._fetch_page(before, limit)
         recent = load_page(blobs, unread_flags)
         newest = watermark(newest_archived)
         if not reaches_archive(fetched, limit, newest):
             return recent, next_before(fetched, limit, newest), unread
+        return self._with_archived(fetched, recent, before, limit, unread)
+
+    def page_dicts(
+        self, before: str | None = None, limit: int = 50, session: Session | None = None
+    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """``page`` in the API's shape; a page Redis holds whole is never made into Messages.
+
+        With ``session``, its check shares the page script's round trip (``Session.along``).
+        """
+        (reply,) = read_along(
+            session, self._redis, lambda pipeline: self._queue_page(pipeline, before, limit)
+        )
+        unread, fetched, blobs, unread_flags, newest_archived = reply
+        newest = watermark(newest_archived)
+        if not reaches_archive(fetched, limit, newest):
+            page = load_page_dicts(blobs, unread_flags)
+            return page, next_before(fetched, limit, newest), unread
+        recent = load_page(blobs, unread_flags)
+        messages, cursor, unread = self._with_archived(fetched, recent, before, limit, unread)
+        return [m.to_dict() for m in messages], cursor, unread
+
+    def _with_archived(
+        self,
+        fetched: list[bytes],
+        recent: list[Message],
+        before: str | None,
+        limit: int,
+        unread: int,
+    ) -> tuple[list[Message], str | None, int]:
+        """Complete a page that reaches past Redis with SQL's messages and their unread flags."""
         archived = self._archive.inbox_page(self._owner, before, limit + 1)
         if archived:
             flags = self._redis.smismember(MsgKeys.unread(self._owner), [m.id for m in archived])

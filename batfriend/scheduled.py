@@ -60,7 +60,7 @@ class ScheduledMessages:
         added here. Returns the script's answer. One round trip when ``msg:`` and
         ``work:`` share a Redis; a refused send takes its worklist item back.
         """
-        keys = [*keys, MsgKeys.scheduled(message.id)]
+        keys = [*keys[:6], MsgKeys.scheduled(message.id), *keys[6:]]  # before a session key
         item = [self._item(message)]
         if not self._worklist.uses(self._redis):
             outcome = send(keys=keys, args=args)

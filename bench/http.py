@@ -33,9 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pycurl
+import redis
 
 from batfriend.embedded import EmbeddedRedis, free_port
+from bench import baseline_app
 
 ROOT = Path(__file__).resolve().parent.parent
 UWSGI = Path(sys.executable).parent / "uwsgi"
@@ -43,7 +46,7 @@ APP_READY = "WSGI app 0 (mountpoint='') ready"
 PASSWORD = "bench password 1"
 SENDERS = 50  # /messages/send allows 60 a minute per agent: spread the load over many
 SEND_LIMIT_PER_AGENT = 60
-PHONES = [f"+1555{i:07d}" for i in range(1000)]
+PHONES = baseline_app.PHONES
 TARGET_RPS_RATIO = 0.7
 TARGET_P99_RATIO = 2.0
 
@@ -55,10 +58,16 @@ class Result:
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
+    cpu: float = 0.0  # CPU seconds the server's processes and Redis spent meanwhile
+    redis_cpu: float = 0.0  # the part Redis spent
 
     @property
     def rps(self) -> float:
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu / len(self.latencies) if self.latencies else 0.0
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -153,13 +162,13 @@ def present(base, path) -> bool:
 class Server:
     """One uWSGI process tree running uwsgi.ini; stopped with SIGTERM, as in production."""
 
-    def __init__(self, name, env, log_dir, extra=()) -> None:
+    def __init__(self, name, env, log_dir, extra=(), ini=ROOT / "uwsgi.ini") -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log_dir / f"{name}.log"
         with open(self.log, "w") as output:
             self.process = subprocess.Popen(
-                [str(UWSGI), "--ini", str(ROOT / "uwsgi.ini"), *extra],
+                [str(UWSGI), "--ini", str(ini), *extra],
                 env={**env, "PORT": str(self.port)},
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -183,6 +192,12 @@ class Server:
             r"spawned uWSGI worker \d+ \(pid: \d+, cores: (\d+)\)", self.log.read_text()
         )
         return f"{len(cores)} processes x {cores[0] if cores else '?'} threads"
+
+    def cpu_seconds(self) -> float:
+        """Return the user + system CPU seconds the master and its workers have used so far."""
+        master = psutil.Process(self.process.pid)
+        times = [p.cpu_times() for p in [master, *master.children(recursive=True)]]
+        return sum(t.user + t.system for t in times)
 
     def stop(self) -> None:
         """SIGTERM the master (die-on-term) and wait for it."""
@@ -212,6 +227,8 @@ class Plan:
     variants: list[tuple[list[str], str | None]] = field(default_factory=list)
     limit: int | None = None
     skipped: str = ""
+    baseline: str = "/incr"  # bench/baseline_app.py's route this row is compared with
+    goal: float | None = TARGET_RPS_RATIO  # None: no req/s goal (login)
 
 
 def expect(status, answer, wanted, what) -> dict:
@@ -228,9 +245,12 @@ def sign_up(base, username) -> str:
     return expect(*call(base, "/login", credentials), 200, f"login {username}")["token"]
 
 
-def discover_plan(base, pool, tokens) -> Plan:
-    """Give each sender a phone among the 1000 numbers, then discover all 1000."""
-    plan = Plan("POST /phones/discover (1000)", "/phones/discover")
+def discover_plan(base, pool, tokens, redis_url) -> Plan:
+    """Give each sender a phone among the 1000 numbers, then discover all 1000.
+
+    The baseline's hash (bench/baseline_app.py) gets the same owners.
+    """
+    plan = Plan("POST /phones/discover (1000)", "/phones/discover", baseline="/hmget", goal=0.8)
     if not present(base, plan.path):
         plan.skipped = "endpoint not present (404)"
         return plan
@@ -240,6 +260,8 @@ def discover_plan(base, pool, tokens) -> Plan:
         expect(*answer, 200, "POST /phones/set")
 
     list(pool.map(set_phone, range(SENDERS)))
+    owners = {PHONES[i * 20]: f"bench_s{i}" for i in range(SENDERS)}
+    redis.Redis.from_url(redis_url).hset(baseline_app.OWNERS_KEY, mapping=owners)
     plan.variants = [(headers_for(tokens["bench_login"]), json.dumps({"phones": PHONES}))]
     return plan
 
@@ -265,34 +287,63 @@ def send_plan(base, pool, tokens) -> Plan:
     return plan
 
 
-def prepare(base) -> list[Plan]:
+def simple_plan(base, label, path, variants, **options) -> Plan:
+    """Return a plan for an endpoint that needs no set-up (skipped when this checkout lacks it)."""
+    plan = Plan(label, path, variants, **options)
+    if not present(base, path):
+        plan.skipped = "endpoint not present (404)"
+    return plan
+
+
+def prepare(base, redis_url) -> list[Plan]:
     """Create the agents, phones and friendships the endpoints need; return the plans."""
     names = ["bench_login", "bench_rcpt"] + [f"bench_s{i}" for i in range(SENDERS)]
     with ThreadPoolExecutor(4) as pool:
         tokens = dict(zip(names, pool.map(lambda name: sign_up(base, name), names), strict=True))
         login = json.dumps({"username": "bench_login", "password": PASSWORD})
+        view = json.dumps({"username": "bench_rcpt"})
         plans = [
-            Plan("GET /status", "/status", [(headers_for(), None)]),
-            Plan("POST /login", "/login", [(headers_for(), login)]),
-            discover_plan(base, pool, tokens),
+            Plan("GET /status", "/status", [(headers_for(), None)], baseline="/plain", goal=0.95),
+            Plan("POST /login", "/login", [(headers_for(), login)], goal=None),
+            simple_plan(
+                base,
+                "POST /agents/view",
+                "/agents/view",
+                [(headers_for(tokens["bench_login"]), view)],
+            ),
+            discover_plan(base, pool, tokens, redis_url),
             send_plan(base, pool, tokens),
         ]
-    inbox = Plan("POST /messages/inbox", "/messages/inbox")
-    if present(base, inbox.path):
-        inbox.variants = [(headers_for(tokens["bench_rcpt"]), "{}")]
-    else:
-        inbox.skipped = "endpoint not present (404)"
+    inbox = simple_plan(
+        base, "POST /messages/inbox", "/messages/inbox", [(headers_for(tokens["bench_rcpt"]), "{}")]
+    )
     return [*plans, inbox]
 
 
-def measure(base, path, variants, seconds, connections, limit=None) -> Result:
-    """Warm up (two requests per connection), then load for ``seconds``."""
-    warm = 2 * connections
-    warm_result = load(base + path, variants, seconds, connections, limit=warm)
+def redis_cpu(client) -> float:
+    """Return the CPU seconds the Redis server has used so far (INFO cpu)."""
+    info = client.info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
+
+
+def measure(server, path, variants, args, redis_client, limit=None) -> Result:
+    """Warm up (two requests per connection), then load for ``args.seconds``.
+
+    Also counts the CPU time uWSGI's processes and Redis spent on the load: unlike
+    req/s, CPU per request hardly moves when other work shares the machine.
+    """
+    url, warm = server.base + path, 2 * args.connections
+    warm_result = load(url, variants, args.seconds, args.connections, limit=warm)
     if warm_result.failures:
         raise RuntimeError(f"{path} fails during warm-up: {warm_result.failures}")
     rotated = variants[warm % len(variants) :] + variants[: warm % len(variants)]
-    return load(base + path, rotated, seconds, connections, None if limit is None else limit - warm)
+    app_cpu, db_cpu = server.cpu_seconds(), redis_cpu(redis_client)
+    result = load(
+        url, rotated, args.seconds, args.connections, None if limit is None else limit - warm
+    )
+    result.redis_cpu = redis_cpu(redis_client) - db_cpu
+    result.cpu = server.cpu_seconds() - app_cpu + result.redis_cpu
+    return result
 
 
 def ms(seconds) -> str:
@@ -311,59 +362,142 @@ def machine() -> str:
     return f"{os.cpu_count()} cores (nproc), {model}, Python {platform.python_version()}"
 
 
-def verdict(label, rps_ratio, p99_ratio) -> str:
-    """Say whether a row meets the targets (and why /login cannot)."""
-    met = rps_ratio >= TARGET_RPS_RATIO and p99_ratio <= TARGET_P99_RATIO
-    note = " (one scrypt per login, by design)" if label == "POST /login" else ""
-    return ("met" if met else "MISSED") + note
+@dataclass
+class Row:
+    """One endpoint's results: this checkout, the --before checkout, its baseline around them."""
+
+    plan: Plan
+    result: Result | None = None
+    before: Result | None = None
+    baseline: list[Result] = field(default_factory=list)
+
+    def ratios(self, result: Result) -> tuple[float, float, float]:
+        """Return ``result``'s req/s, p99 and CPU ratios to the mean of the baseline runs.
+
+        The CPU ratio is the baseline's CPU per request over this one's: the req/s ratio
+        a machine doing nothing else would show, when the CPU is what runs out.
+        """
+        rps = statistics.mean(b.rps for b in self.baseline)
+        p99 = statistics.mean(b.percentile(99) for b in self.baseline)
+        cpu = statistics.mean(b.cpu_per_request for b in self.baseline)
+        used = result.cpu_per_request
+        return result.rps / rps, result.percentile(99) / p99, cpu / used if used else 0.0
 
 
-def report(args, shape, before, after, rows) -> None:
-    """Print the table: each endpoint against the mean of the two baseline runs."""
-    base_rps = statistics.mean([before.rps, after.rps])
-    base_p50 = statistics.mean([before.percentile(50), after.percentile(50)])
-    base_p99 = statistics.mean([before.percentile(99), after.percentile(99)])
+def verdict(plan, rps_ratio, p99_ratio) -> str:
+    """Say whether a row meets its goals (and why /login cannot)."""
+    if plan.goal is None:
+        return "no goal (one scrypt per login, by design)"
+    met = rps_ratio >= plan.goal and p99_ratio <= TARGET_P99_RATIO
+    return "met" if met else "MISSED"
+
+
+def report(args, shape, before_ref, rows) -> None:
+    """Print the goal table: each endpoint against its own baseline, measured around it."""
     print(
         f"batfriend HTTP benchmark: uwsgi.ini ({shape}), "
         f"{args.connections} connections, {args.seconds:g} s per endpoint"
     )
     print(f"machine: {machine()}")
+    print("baselines (bench/baseline_app.py, bare Flask), each run just before and after its row:")
     print(
-        f"baseline POST /incr (bare Flask, one INCR): {base_rps:.0f} req/s, "
-        f"p50 {ms(base_p50)} ms, p99 {ms(base_p99)} ms "
-        f"(runs before and after: {before.rps:.0f} and {after.rps:.0f} req/s)"
+        "  GET /plain: fixed text; POST /incr: one INCR; POST /hmget: one HMGET of 1000 + jsonify"
     )
-    if abs(before.rps - after.rps) > 0.2 * base_rps:
-        print("warning: the baseline runs differ by over 20%: the machine is busy, figures noisy")
-    columns = ("req/s", "p50 ms", "p99 ms", "req/s ratio", "p99 ratio")
-    print(f"{'endpoint':30}" + "".join(f"{c:>12}" for c in columns) + "  target")
-    for label, result, skipped in rows:
+    columns = ("baseline", "req/s", "p50 ms", "p99 ms", "ratio", "before", "goal")
+    columns += ("p99 ratio", "before", "cpu µs", "redis", "cpu ratio", "before")
+    widths = (8, 7, 7, 7, 7, 7, 6, 10, 7, 7, 6, 10, 7)
+    print(f"{'endpoint':29}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
+    for row in rows:
+        plan, result = row.plan, row.result
         if result is None:
-            print(f"{label:30} skipped: {skipped}")
+            print(f"{plan.label:29} skipped: {plan.skipped}")
             continue
-        rps_ratio = result.rps / base_rps
-        p99_ratio = result.percentile(99) / base_p99
+        rps_ratio, p99_ratio, cpu_ratio = row.ratios(result)
+        before = ["-"] * 3
+        if row.before is not None:
+            before = [f"{r:.2f}" for r in row.ratios(row.before)]
         cells = (
+            plan.baseline,
             f"{result.rps:.0f}",
             ms(result.percentile(50)),
             ms(result.percentile(99)),
             f"{rps_ratio:.2f}",
+            before[0],
+            "-" if plan.goal is None else f"{plan.goal:.2f}",
             f"{p99_ratio:.2f}",
+            before[1],
+            f"{result.cpu_per_request * 1e6:.0f}",
+            f"{result.redis_cpu / max(1, len(result.latencies)) * 1e6:.0f}",
+            f"{cpu_ratio:.2f}",
+            before[2],
         )
-        failures = f"  failures: {result.failures}" if result.failures else ""
+        failures = [f for f in (result.failures, row.before and row.before.failures) if f]
+        spread = [b.rps for b in row.baseline]
+        noisy = max(spread) - min(spread) > 0.2 * statistics.mean(spread)
         print(
-            f"{label:30}"
-            + "".join(f"{c:>12}" for c in cells)
-            + f"  {verdict(label, rps_ratio, p99_ratio)}{failures}"
+            f"{plan.label:29}"
+            + "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+            + f"  {verdict(plan, rps_ratio, p99_ratio)}"
+            + (f"  failures: {failures}" if failures else "")
+            + ("  (its baseline runs differ by >20%: busy machine)" if noisy else "")
         )
-    print(f"targets: req/s ratio >= {TARGET_RPS_RATIO}, p99 ratio <= {TARGET_P99_RATIO}")
+    for label, path in (
+        ("GET /plain", "/plain"),
+        ("POST /incr", "/incr"),
+        ("POST /hmget", "/hmget"),
+    ):
+        runs = [b for row in rows for b in row.baseline if row.plan.baseline == path]
+        if runs:
+            print(
+                f"baseline {label}: {statistics.mean(b.rps for b in runs):.0f} req/s"
+                f" ({min(b.rps for b in runs):.0f}-{max(b.rps for b in runs):.0f} over"
+                f" {len(runs)} runs), p99 {ms(statistics.mean(b.percentile(99) for b in runs))} ms,"
+                f" {statistics.mean(b.cpu_per_request for b in runs) * 1e6:.0f} cpu µs per request"
+            )
+    print(
+        f"goals: req/s ratio >= goal, p99 ratio <= {TARGET_P99_RATIO}; ratios are to the mean"
+        " of the row's two baseline runs. before: the same from git ref"
+        f" {before_ref or '(none)'} in this run. cpu µs: CPU of uWSGI and Redis per request;"
+        " redis: its Redis part; cpu ratio: the baseline's over the row's, the req/s ratio of an"
+        " otherwise idle machine"
+    )
+
+
+def export(ref, into) -> Path:
+    """Write the tree of git ``ref`` (from this repository) into a new folder under ``into``."""
+    folder = into / "before"
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def load_row(row, args, app, baseline, old, old_plan, redis_client) -> None:
+    """Load the row's baseline, its endpoint here and in the --before tree, the baseline again."""
+    plan = row.plan
+    # the discover baseline receives the same 1000 numbers (and ignores them)
+    body = {"/plain": None, "/incr": "{}"}.get(plan.baseline, plan.variants[0][1])
+    baseline_variants = [(headers_for(), body)]
+    row.baseline.append(measure(baseline, plan.baseline, baseline_variants, args, redis_client))
+    row.result = measure(app, plan.path, plan.variants, args, redis_client, plan.limit)
+    if old is not None and old_plan is not None and not old_plan.skipped:
+        row.before = measure(old, plan.path, old_plan.variants, args, redis_client, old_plan.limit)
+    row.baseline.append(measure(baseline, plan.baseline, baseline_variants, args, redis_client))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="batfriend vs bare Flask under uwsgi.ini")
-    parser.add_argument("--seconds", type=float, default=5.0, help="load time per endpoint")
+    parser.add_argument("--seconds", type=float, default=4.0, help="load time per endpoint")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--only", nargs="+", metavar="PATH", help="load only these endpoints")
+    parser.add_argument(
+        "--before",
+        default="main",
+        metavar="REF",
+        help="also load the same endpoints of this git ref, for the before column ('' skips it)",
+    )
     args = parser.parse_args(argv)
     began = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="batfriend-bench-"))
@@ -371,31 +505,38 @@ def main(argv: list[str] | None = None) -> None:
     servers = []
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NEW_RELIC", "UWSGI_"))}
+        redis_url = redis_server.start()
         env.update(
-            REDIS_URL=redis_server.start(),
+            REDIS_URL=redis_url,
             DATABASE_URL=f"sqlite:///{work}/bench.sqlite3",
             BATFRIEND_DATA_DIR=str(work),
         )
         app = Server("batfriend", env, work)
-        servers.append(app)
         baseline = Server("baseline", env, work, ("--module", "bench.baseline_app:application"))
-        servers.append(baseline)
+        servers += [app, baseline]
+        old = None
+        if args.before:
+            tree = export(args.before, work)
+            # its own Redis database and SQL file: the two checkouts may store data differently
+            old_env = {
+                **env,
+                "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1",
+                "DATABASE_URL": f"sqlite:///{work}/before.sqlite3",
+                "PYTHONPATH": str(tree),
+            }
+            old = Server("before", old_env, work, ini=tree / "uwsgi.ini")
+            servers.append(old)
         for server in servers:
             server.wait_ready()
-        plans = [p for p in prepare(app.base) if not args.only or p.path in args.only]
-        baseline_plan = [(headers_for(), "{}")]
-        before = measure(baseline.base, "/incr", baseline_plan, args.seconds, args.connections)
-        rows = []
-        for plan in plans:
-            if plan.skipped:
-                rows.append((plan.label, None, plan.skipped))
-                continue
-            result = measure(
-                app.base, plan.path, plan.variants, args.seconds, args.connections, plan.limit
-            )
-            rows.append((plan.label, result, None))
-        after = measure(baseline.base, "/incr", baseline_plan, args.seconds, args.connections)
-        report(args, app.shape(), before, after, rows)
+        client = redis.Redis.from_url(redis_url)
+        rows = [
+            Row(p) for p in prepare(app.base, redis_url) if not args.only or p.path in args.only
+        ]
+        old_plans = {p.path: p for p in prepare(old.base, old_env["REDIS_URL"])} if old else {}
+        for row in rows:
+            if not row.plan.skipped:
+                load_row(row, args, app, baseline, old, old_plans.get(row.plan.path), client)
+        report(args, app.shape(), args.before, rows)
     finally:
         for server in servers:
             server.stop()

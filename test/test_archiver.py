@@ -77,6 +77,23 @@ class TestInboxes(ArchiveTestBase):
         page, _, unread = inbox.page()
         assert unread == 3 and [m.read for m in page][:2] == [True, False]
 
+    def test_page_dicts_is_page_in_the_api_shape_on_both_sides_of_the_boundary(self):
+        deliver("bob", 6, OLD, bodies=ODD_BODIES)
+        inbox = Messages("bob")
+        deliver("bob", 4, NOW - 60)
+        inbox.mark_read([m.id for m in page_all(inbox, 3)[::3]])
+        before = None
+        for stage in ("redis only", "archived"):
+            while True:
+                page, cursor, unread = inbox.page(before, 3)
+                dicts = inbox.page_dicts(before, 3)
+                assert dicts == ([m.to_dict() for m in page], cursor, unread), stage
+                if cursor is None:
+                    break
+                before = cursor
+            archiver().archive_pass(now=NOW)
+            before = None
+
     def test_5000_messages_page_across_the_boundary_each_once_newest_first(self):
         bodies = [*ODD_BODIES, *(f"message {n}" for n in range(20))]
         sent = deliver("bob", 4000, OLD, step=0.0004, bodies=bodies)

@@ -41,6 +41,27 @@ class TestCounter(TestBase):
             counter.increment_if_below(3.0)
 
 
+def race(threads, attempts_each, add):
+    """Run ``threads`` threads each calling ``add(counter)`` ``attempts_each`` times on one
+    counter; return how many calls said they added one."""
+    start = threading.Barrier(threads, timeout=10)
+    successes = []
+
+    def worker():
+        counter = Counter("quota:shared")
+        start.wait()
+        for _ in range(attempts_each):
+            if add(counter):
+                successes.append(1)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return len(successes)
+
+
 class TestCounterUnderContention(TestBase):
     def test_four_threads_reach_the_limit_exactly_and_retry(self, monkeypatch):
         threads, attempts_each, limit = 4, 40, 100
@@ -61,21 +82,20 @@ class TestCounterUnderContention(TestBase):
             return result
 
         monkeypatch.setattr(Counter, "_increment_step", step)
-        successes = []
-
-        def worker():
-            counter = Counter("quota:shared")
-            for _ in range(attempts_each):
-                if counter.increment_if_below(limit):
-                    successes.append(1)
-
-        workers = [threading.Thread(target=worker) for _ in range(threads)]
-        for thread in workers:
-            thread.start()
-        for thread in workers:
-            thread.join()
-
+        added = race(threads, attempts_each, lambda counter: counter.increment_if_below(limit))
         assert Counter("quota:shared").view() == limit
-        assert len(successes) == limit
+        assert added == limit
         transactions = threads * attempts_each
         assert len(calls) >= transactions + threads - 1, "no transaction was retried"
+
+    def test_the_one_script_version_reaches_the_limit_exactly_in_one_try_each(self, round_trips):
+        threads, attempts_each, limit = 4, 100, 250
+        Counter("quota:warm").increment_below(1)  # the script is loaded: no NOSCRIPT retry
+        round_trips.clear()
+        added = race(threads, attempts_each, lambda counter: counter.increment_below(limit))
+        assert Counter("quota:shared").view() == limit
+        assert added == limit
+        calls = [names for names in round_trips.names() if names[0] in ("EVALSHA", "EVAL")]
+        assert len(calls) == threads * attempts_each  # never retried
+        with pytest.raises(TypeError):
+            Counter("quota:shared").increment_below(True)

@@ -1,4 +1,5 @@
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,11 +19,15 @@ pytestmark = pytest.mark.slow  # starts processes
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_for(url, deadline):
+def wait_for(url, deadline, status=200):
     while True:
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 return response.headers.get_content_type(), response.read().decode()
+        except urllib.error.HTTPError as error:
+            if error.code == status:
+                return error.headers.get_content_type(), error.read().decode()
+            raise
         except OSError:
             if time.monotonic() > deadline:
                 raise
@@ -52,6 +57,7 @@ class TestRunlocal(TestBase):
             content_type, body = wait_for(f"http://127.0.0.1:{port}/status", time.monotonic() + 20)
             assert content_type == "text/plain"
             assert body == BAT
+            wait_for(f"http://127.0.0.1:{port}/no-such-page", time.monotonic() + 20, 404)
             recorded = (tmp_path / EMBEDDED_URL_FILE).read_text()
             assert recorded.startswith("redis://127.0.0.1:")
             pid = int((tmp_path / "embedded-redis.pid").read_text())
@@ -60,6 +66,9 @@ class TestRunlocal(TestBase):
             process.send_signal(stop_signal)
             output, _ = process.communicate(timeout=20)
         assert "started embedded Redis at redis://127.0.0.1:" in output
+        # exactly one line per request: the app's, not werkzeug's as well
+        assert re.search(r"batfriend\.request: GET /no-such-page 404 [0-9.]+ms", output)
+        assert len(re.findall(r"/no-such-page", output)) == 1
         assert "watcher started" in output
         assert output.index("watcher stopped") < output.index("embedded Redis stopped")
         assert "embedded Redis stopped" in output

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,6 +87,8 @@ class TestUwsgi(TestBase):
             deadline = time.monotonic() + 30
             while log.read_text().count(APP_READY) < 3 and time.monotonic() < deadline:
                 time.sleep(0.1)  # SIGTERM during a worker's import would fail need-app
+            while log.read_text().count("/agents/view") < 5 and time.monotonic() < deadline:
+                time.sleep(0.1)  # a worker logs a request just after answering it
         finally:
             process.send_signal(signal.SIGTERM)
             returncode = process.wait(timeout=30)
@@ -94,4 +97,11 @@ class TestUwsgi(TestBase):
         assert f"bound to TCP address :{port}" in output
         assert "spawned uWSGI worker 3 " in output and "spawned uWSGI worker 4 " not in output
         assert output.count(APP_READY) == 3  # lazy-apps: each worker imports the app itself
+        # one request line each, from uWSGI's logger, none from Python's
+        lines = re.findall(r"batfriend\.request: (.*)", output)
+        views = [line for line in lines if "/agents/view" in line]
+        assert len(views) == 5, lines
+        assert all(re.fullmatch(r"POST /agents/view (200|400) \d+ms", line) for line in views)
+        assert [line.split()[2] for line in views].count("400") == 1
+        assert "INFO batfriend.request" not in output
         assert "goodbye to uWSGI" in output

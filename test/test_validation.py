@@ -90,3 +90,28 @@ class TestValidation(TestBase):
             assert caught.value.field == "p"
         with pytest.raises(BadRequest, match=r"p\[1\]"):
             get_phone_list({"p": ["+14155550100", "0800"]}, "p", max_items=5)
+
+    def test_a_phone_list_is_checked_whole_as_each_number_alone(self):
+        good = ["+14155550100", "+1 (415) 555-0100", "+44 20.7183.8750", "+123456789012345"]
+        expected = [get_phone({"p": raw}, "p") for raw in good]
+        assert get_phone_list({"p": good}, "p", max_items=4) == expected
+        assert get_phone_list({"p": good[:1] * 3}, "p", max_items=3) == good[:1] * 3
+        bad_items = [
+            "+14155550100\x00+14155550100",  # the fast path's own item break
+            "+1 4 1 5 5 5 5 0 1 0 0 - - - - - - - - - -",  # a number, but 41 characters
+            "+1234567",  # too short
+            "+1234567890123456",  # too long
+            "+١٤١٥٥٥٥٠١٠٠",  # non-ASCII digits
+            "+14155550100\n",
+            "",
+            7,
+            None,
+        ]
+        for bad in bad_items:
+            with pytest.raises(BadRequest, match=r"p\[2\]|every item of p") as caught:
+                get_phone_list({"p": [good[0], good[1], bad, good[2]]}, "p", max_items=4)
+            assert caught.value.field == "p"
+        with pytest.raises(BadRequest):
+            get_phone_list({"p": good}, "p", max_items=3)
+        with pytest.raises(BadRequest):
+            get_phone_list({"p": []}, "p", max_items=3)

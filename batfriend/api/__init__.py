@@ -9,6 +9,7 @@ from batfriend import config
 from batfriend.api.agents import agents
 from batfriend.api.errors import install_error_handlers
 from batfriend.api.friends import friends
+from batfriend.api.json_provider import OrjsonProvider
 from batfriend.api.lobbies import lobbies
 from batfriend.api.messages import messages
 from batfriend.api.phones import phones
@@ -36,10 +37,24 @@ def _log_request(response: flask.Response) -> flask.Response:
     return response
 
 
-def create_app(expose_sqs: bool | None = None) -> flask.Flask:
-    """Build the app; ``/sqs`` exists only when ``expose_sqs`` (default: BATFRIEND_EXPOSE_SQS)."""
+def under_uwsgi() -> bool:
+    """Return whether this process is a uWSGI worker (only uWSGI provides the ``uwsgi`` module)."""
+    try:
+        import uwsgi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def create_app(expose_sqs: bool | None = None, log_requests: bool | None = None) -> flask.Flask:
+    """Build the app; ``/sqs`` exists only when ``expose_sqs`` (default: BATFRIEND_EXPOSE_SQS).
+
+    ``log_requests`` (default: unless under uWSGI, whose log-format writes the line in C)
+    logs one line per request from Python.
+    """
     app = flask.Flask("batfriend", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json = OrjsonProvider(app)
     app.json.sort_keys = False
     app.register_blueprint(service)
     app.register_blueprint(agents)
@@ -50,6 +65,7 @@ def create_app(expose_sqs: bool | None = None) -> flask.Flask:
     if config.BATFRIEND_EXPOSE_SQS if expose_sqs is None else expose_sqs:
         app.register_blueprint(sqs)
     install_error_handlers(app)
-    app.before_request(_start_timer)
-    app.after_request(_log_request)
+    if not under_uwsgi() if log_requests is None else log_requests:
+        app.before_request(_start_timer)
+        app.after_request(_log_request)
     return app

@@ -3,7 +3,7 @@
 import flask
 
 from batfriend.agent import Agent
-from batfriend.api.auth import bearer_token, require_agent
+from batfriend.api.auth import agent_session, bearer_token
 from batfriend.api.validation import get_str, get_username, json_body
 from batfriend.doorman import Doorman
 
@@ -45,7 +45,7 @@ def logout() -> flask.Response:
 @agents.post("/agents/view")
 def view() -> flask.Response:
     """Show an agent's public profile."""
-    require_agent()
+    session = agent_session()
     body = json_body(allowed=("username",))
     username = get_username(body, "username")
-    return flask.jsonify(Agent(username).view().to_dict())
+    return flask.jsonify(Agent(username).view(session).to_dict())

@@ -2,7 +2,7 @@
 
 import flask
 
-from batfriend.api.auth import require_agent
+from batfriend.api.auth import agent_session, require_agent
 from batfriend.api.validation import (
     get_page,
     get_str,
@@ -23,12 +23,12 @@ MAX_READ_IDS = 1000
 @messages.post("/messages/send")
 def send() -> tuple[flask.Response, int]:
     """Send a message to a friend."""
-    me = require_agent()
+    session = agent_session()
     body = json_body(allowed=("to", "body", "deliver_at"))
     to = get_username(body, "to")
     text = get_str(body, "body", max_length=MAX_BODY_LENGTH)
     deliver_at = get_time(body, "deliver_at", required=False)
-    message = Messages(to).send(me, text, deliver_at)
+    message = Messages(to).send(session.username, text, deliver_at, session=session)
     return flask.jsonify(
         {"id": message.id, "sent_at": message.sent_at, "deliver_at": message.deliver_at}
     ), 201
@@ -48,12 +48,11 @@ def reschedule() -> flask.Response:
 @messages.post("/messages/inbox")
 def inbox() -> flask.Response:
     """Show the caller's inbox, newest first, one page at a time."""
-    me = require_agent()
+    session = agent_session()
     body = json_body(allowed=("before", "limit"))
-    page, next_before, unread = Messages(me).page(*get_page(body))
-    return flask.jsonify(
-        {"messages": [m.to_dict() for m in page], "unread": unread, "next_before": next_before}
-    )
+    before, limit = get_page(body)
+    page, next_before, unread = Messages(session.username).page_dicts(before, limit, session)
+    return flask.jsonify({"messages": page, "unread": unread, "next_before": next_before})
 
 
 @messages.post("/messages/read")

@@ -2,7 +2,7 @@
 
 import flask
 
-from batfriend.api.auth import require_agent
+from batfriend.api.auth import agent_session, require_agent
 from batfriend.api.validation import get_phone, get_phone_list, json_body
 from batfriend.phone_numbers import PhoneNumbers
 
@@ -24,7 +24,7 @@ def set_phone() -> flask.Response:
 @phones.post("/phones/discover")
 def discover() -> flask.Response:
     """Return which of the given numbers belong to agents, and to whom."""
-    require_agent()
+    session = agent_session()
     body = json_body(allowed=("phones",))
     numbers = get_phone_list(body, "phones", max_items=DISCOVER_MAX_PHONES)
-    return flask.jsonify({"matches": PhoneNumbers().discover(numbers)})
+    return flask.jsonify({"matches": PhoneNumbers().discover(numbers, session)})

@@ -20,8 +20,13 @@ USERNAME = re.compile(r"[a-z0-9_]{3,32}")
 LOBBY_NAME = re.compile(r"[a-z0-9-]{1,32}")
 PHONE = re.compile(r"\+[0-9]{8,15}")
 # Separators people type inside phone numbers; removed before the E.164 check.
-PHONE_SEPARATORS = re.compile(r"[ ().-]")
+_SEPARATOR_CHARACTERS = " ().-"
+PHONE_SEPARATORS = re.compile(f"[{re.escape(_SEPARATOR_CHARACTERS)}]")
 _PHONE_RAW_LENGTH = 32
+# A whole list of numbers at once: separators dropped, then one match over them all.
+_DROP_PHONE_SEPARATORS = str.maketrans("", "", _SEPARATOR_CHARACTERS)
+_ITEM_BREAK = "\x00"  # joins the items; no valid number holds it
+PHONE_LIST = re.compile(rf"{PHONE.pattern}(?:{_ITEM_BREAK}{PHONE.pattern})*")
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 _ABSENT = object()
@@ -144,8 +149,35 @@ def get_phone(body: dict[str, Any], name: str) -> str:
     return phone
 
 
+def _phone_list_at_once(value: Any, max_items: int) -> list[str] | None:
+    """Return the list's numbers normalised, in one pass over all of them; None if any is bad."""
+    if type(value) is not list or not 1 <= len(value) <= max_items:
+        return None
+    try:
+        joined = _ITEM_BREAK.join(value)
+    except TypeError:  # an item is not a str
+        return None
+    if joined.count(_ITEM_BREAK) != len(value) - 1:  # an item holds the break itself
+        return None
+    cleaned = joined.translate(_DROP_PHONE_SEPARATORS)
+    if not PHONE_LIST.fullmatch(cleaned):
+        return None
+    if len(cleaned) == len(joined):  # no separators: every item is already a short number
+        return list(value)
+    if max(map(len, value)) > _PHONE_RAW_LENGTH:
+        return None
+    return cleaned.split(_ITEM_BREAK)
+
+
 def get_phone_list(body: dict[str, Any], name: str, *, max_items: int) -> list[str]:
-    """Return field ``name`` as 1 to ``max_items`` E.164 phone numbers, each normalised."""
+    """Return field ``name`` as 1 to ``max_items`` E.164 phone numbers, each normalised.
+
+    The whole list is checked at once; only a bad list is gone through item by item,
+    to name what is wrong.
+    """
+    phones = _phone_list_at_once(body.get(name), max_items)
+    if phones is not None:
+        return phones
     phones = []
     for index, raw in enumerate(
         get_str_list(body, name, max_items=max_items, max_length=_PHONE_RAW_LENGTH)

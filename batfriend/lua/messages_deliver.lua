@@ -16,7 +16,16 @@
 -- Returns {1, 0} delivered (or stored to wait), {0, 0} already delivered, {-1, 0} not friends,
 -- {-2, ms} over the send limit, with ms until the oldest send leaves the window.
 -- A send run again with the same id (a retry) is counted and stored once.
-if #KEYS >= 6 then
+-- A send may check its sender's session too: ARGV[7] the sender, the last key the session
+-- (after all of the above): {-3, 0} when it no longer names the sender, nothing written.
+local nkeys = #KEYS
+if ARGV[7] then
+  if redis.call("GET", KEYS[nkeys]) ~= ARGV[7] then
+    return {-3, 0}
+  end
+  nkeys = nkeys - 1
+end
+if nkeys >= 6 then
   if not redis.call("ZSCORE", KEYS[5], ARGV[3]) then
     return {-1, 0}
   end
@@ -31,7 +40,7 @@ if #KEYS >= 6 then
     redis.call("PEXPIRE", KEYS[6], math.ceil(window * 1000))
   end
 end
-if #KEYS == 7 then
+if nkeys == 7 then
   redis.call("SET", KEYS[7], ARGV[2], "NX")
   return {1, 0}
 end
