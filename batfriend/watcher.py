@@ -13,7 +13,7 @@ import threading
 import time
 from types import FrameType
 
-from batfriend import config, migrate, monitoring, passes
+from batfriend import config, monitoring, passes
 from batfriend.archiver import Archiver
 from batfriend.databases import DATABASE_DOWN, SQL_DOWN
 from batfriend.passes import REPAIRERS, Delivery, Handler
@@ -116,13 +116,9 @@ class MessageWatcher:
             self._tick,
         )
         outages = 0
-        keys_moved = False
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
-                if not keys_moved:
-                    migrate.rename_system_keys()
-                    keys_moved = True
                 self.deliver_pass()
                 self.sweep_pass()
                 self._archive_when_due()
@@ -174,11 +170,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command in ("dead", "requeue"):
         try:
-            worklist = Worklist(args.worklist)
+            buckets = Worklist.buckets(args.worklist)
         except ValueError as error:
             parser.error(str(error))
         if args.command == "dead":
-            for item_id, payload, attempts, died_at in worklist.dead(args.limit):
+            letters = [letter for worklist in buckets for letter in worklist.dead(args.limit)]
+            for item_id, payload, attempts, died_at in letters[: args.limit]:
                 fields = {
                     "id": item_id,
                     "payload": payload,
@@ -187,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
                 }
                 print(json.dumps(fields))
         else:
-            print(f"requeued {worklist.requeue(args.ids)} of {len(args.ids)}")
+            requeued = sum(worklist.requeue(args.ids) for worklist in buckets)
+            print(f"requeued {requeued} of {len(args.ids)}")
         return
     serve(MessageWatcher())
 

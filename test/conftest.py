@@ -18,6 +18,7 @@ from batfriend.api import create_app
 from batfriend.embedded import EmbeddedRedis
 from batfriend.embedded_cluster import EmbeddedCluster
 from batfriend.friends import Friends
+from one_slot import ScriptSlots
 from round_trips import RoundTrips
 
 _session: dict[str, object] = {}
@@ -74,6 +75,14 @@ def cheap_scrypt(request, monkeypatch):
     if request.node.get_closest_marker("real_scrypt") is None:
         monkeypatch.setattr(passwords, "SCRYPT_N", CHEAP_SCRYPT_N)
         monkeypatch.setattr(passwords, "_DECOY_HASH", passwords.hash_password("decoy"))
+
+
+@pytest.fixture(autouse=True)
+def script_slots(monkeypatch):
+    """Every script call of every test keeps its KEYS in one hash slot (``one_slot``)."""
+    checker = ScriptSlots(monkeypatch)
+    yield checker
+    assert checker.crossing == [], "script calls whose KEYS span several hash slots"
 
 
 @pytest.fixture

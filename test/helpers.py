@@ -6,7 +6,11 @@ import threading
 import time
 from pathlib import Path
 
-from batfriend import config
+from redis.cluster import RedisCluster
+
+from batfriend import config, databases
+from batfriend.keys import DELIVERY, bucket_of
+from batfriend.worklist import Worklist
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULED_BODY = "elasticbeanstalk scheduled job"
@@ -107,3 +111,13 @@ def post_task(client, msgid, task):
         content_type="application/json",
         headers=sqsd_headers(msgid, task),
     )
+
+
+def delivery_worklist(sender="alice"):
+    """The bucket of the delivery worklist holding ``sender``'s scheduled messages."""
+    return Worklist(DELIVERY, bucket=bucket_of(sender))
+
+
+def on_cluster():
+    """Whether this run's Redis is a cluster (BATFRIEND_TEST_CLUSTER=1)."""
+    return isinstance(databases.get_redis("msg:"), RedisCluster)

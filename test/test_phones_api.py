@@ -1,4 +1,5 @@
 from base_test import TestBase
+from batfriend.keys import PhoneKeys
 from round_trips import RoundTrips
 
 A, B = "+14155550100", "+442071838750"
@@ -60,5 +61,5 @@ class TestDiscover(TestBase):
         # One GET checks the session; one HMGET of all 1000 numbers is the look-up.
         assert trips.names() == [["GET"], ["HMGET"]]
         hmget = trips.sent[1][0]
-        assert hmget[1] == b"phone:owners"
+        assert hmget[1] == PhoneKeys.owners("phone").encode()
         assert hmget[2:] == [phone.encode() for phone in phones]

@@ -82,7 +82,7 @@ def undeclared_keys(source):
             arguments[1:] if command in ALL_KEYS else arguments[1 : 3 if command in TWO_KEYS else 2]
         )
         for key in keys:
-            if not (re.fullmatch(r"KEYS\[\w+\]", key) or key in names):
+            if not (re.fullmatch(r"KEYS\[[^\]]+\]", key) or key in names):
                 bad.append(f"{command} {key}")
     return bad
 
