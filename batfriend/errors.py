@@ -70,10 +70,17 @@ class TooManyRequests(BatfriendError):
 
 
 class Unavailable(BatfriendError):
-    """A database (Redis or SQL) cannot be reached or did not answer in time."""
+    """A database cannot be reached or did not answer in time, or the server is too busy.
+
+    ``retry_after`` (seconds), when known, becomes the answer's ``Retry-After``.
+    """
 
     status = 503
     code = "unavailable"
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def error_classes() -> list[type[BatfriendError]]:

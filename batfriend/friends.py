@@ -20,11 +20,14 @@ from redis import Redis
 
 from batfriend.agency import Agency
 from batfriend.databases import get_redis
-from batfriend.errors import BadRequest, NotFound
+from batfriend.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from batfriend.keys import FRIENDS_REPAIR, MsgKeys, WorkKeys, bucket_of
 from batfriend.scripts import get_script
 from batfriend.worklist import Worklist
 
+# Bounds on what one agent's lists hold, so /friends/list (unpaged) stays bounded too.
+MAX_FRIENDS = 5000
+MAX_PENDING_REQUESTS = 1000
 # Seconds until a change's repair item falls due: its second step normally runs at once and
 # completes the item; the watcher runs it only when the changing process died in between.
 REPAIR_DELAY = 30
@@ -78,13 +81,26 @@ class FriendsSnapshot:
 
 
 class Friends:
-    """The friends of one agent; a change goes to its side, then to the other agent's."""
+    """The friends of one agent; a change goes to its side, then to the other agent's.
 
-    def __init__(self, username: str) -> None:
+    At most ``max_friends`` friends on either side of a friendship (the other side's
+    count is read just before the change, so agents accepting at the very same moment
+    may pass it by their number), and at most ``max_requests`` of the agent's own
+    requests pending.
+    """
+
+    def __init__(
+        self,
+        username: str,
+        max_friends: int = MAX_FRIENDS,
+        max_requests: int = MAX_PENDING_REQUESTS,
+    ) -> None:
         if type(username) is not str:
             raise TypeError("username must be a str")
         self._redis: Redis = get_redis(MsgKeys.PREFIX)
         self._username = username
+        self._max_friends = max_friends
+        self._max_requests = max_requests
         self._change = get_script(self._redis, "friends_change")
         self._repairs = Worklist(FRIENDS_REPAIR, bucket=bucket_of(username))
 
@@ -93,18 +109,31 @@ class Friends:
         when = time.time() if now is None else now
         me = self._username
         bucket = bucket_of(me)
+        theirs_count = self._redis.zcard(MsgKeys.friends(other)) if mode != "remove" else 0
         outcome, item_id, theirs, change = self._change(
             keys=[
                 *side_keys(me),
                 WorkKeys.due(FRIENDS_REPAIR, bucket),
                 WorkKeys.payloads(FRIENDS_REPAIR, bucket),
             ],
-            args=[me, other, repr(when), mode, stamp(when), REPAIR_DELAY],
+            args=[
+                *(me, other, repr(when), mode, stamp(when), REPAIR_DELAY),
+                *(self._max_friends, self._max_requests, theirs_count),
+            ],
         )
         if item_id:
             apply_side(other, me, change.decode(), theirs.decode(), when)
             self._repairs.complete([item_id.decode()])
-        return outcome.decode()
+        status = outcome.decode()
+        if status == "friend_limit":
+            raise Conflict(f"you or {other!r} already have the most friends allowed")
+        if status == "request_limit":
+            raise TooManyRequests(
+                f"at most {self._max_requests} friend requests may wait for an answer;"
+                " withdraw some first",
+                retry_after=60,
+            )
+        return status
 
     def request(self, other: str, now: float | None = None) -> str:
         """Ask ``other`` to be friends: "friends" if they had asked first, else "requested"."""

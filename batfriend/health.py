@@ -1,9 +1,11 @@
 """``Health``: whether this process can reach its databases right now (``GET /ready``).
 
 ``GET /status`` only proves the process answers; readiness asks every Redis
-the app uses (the default one and each shard) for PING and the SQL database
-for ``SELECT 1``. Each check is bounded by the clients' own timeouts
-(``BATFRIEND_REDIS_TIMEOUT`` for Redis, the engine's connect timeout for SQL).
+the app uses (the default one and each shard) whether it accepts writes (an
+empty SETRANGE, which changes nothing but is refused when Redis is out of
+memory or a read-only replica) and the SQL database for ``SELECT 1``. Each
+check is bounded by the clients' own timeouts (``BATFRIEND_REDIS_TIMEOUT`` for
+Redis, ``BATFRIEND_SQL_TIMEOUT`` for SQL).
 """
 
 import logging
@@ -13,10 +15,13 @@ import sqlalchemy
 import sqlalchemy.exc
 
 from batfriend.databases import get_engine, redis_client, redis_urls
+from batfriend.redaction import redact_url
 
 logger = logging.getLogger(__name__)
 OK = "ok"
 DOWN = "down"
+# Never written: SETRANGE with an empty value neither creates nor changes a key.
+PROBE_KEY = "health:write-probe"
 
 
 class Health:
@@ -31,9 +36,14 @@ class Health:
     def _redis_state(self) -> str:
         for url, client in self._redis_clients.items():
             try:
-                client.ping()
+                client.setrange(PROBE_KEY, 0, "")
+            except redis.exceptions.ResponseError as error:
+                if str(error).startswith("WRONGTYPE"):
+                    continue
+                logger.warning("readiness: Redis %s refuses writes: %s", url, error)
+                return DOWN
             except redis.RedisError as error:
-                logger.warning("readiness: Redis %s is down: %s", url, error)
+                logger.warning("readiness: Redis %s is down: %s", redact_url(url), error)
                 return DOWN
         return OK
 

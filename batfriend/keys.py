@@ -83,7 +83,7 @@ class SessionKeys:
 
 
 class RateKeys:
-    """``rate:``: one fixed-window counter per limit ``kind`` and subject."""
+    """``rate:``: a fixed-window counter, or a sliding quota's buckets, per ``kind`` and subject."""
 
     PREFIX = "rate:"
 
@@ -91,6 +91,11 @@ class RateKeys:
     def counter(kind: str, subject: str) -> str:
         """The hits ``subject`` made in the current window of limit ``kind``."""
         return f"rate:{kind}:{subject}"
+
+    @staticmethod
+    def buckets(kind: str, subject: str) -> str:
+        """HASH of ``subject``'s counts per bucket of time, for the sliding quota ``kind``."""
+        return f"rate:{kind}-buckets:{subject}"
 
 
 class MsgKeys:

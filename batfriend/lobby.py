@@ -30,6 +30,7 @@ from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
 from batfriend.keys import BUCKETS, LobbyKeys, bucket_of
 from batfriend.message import Message, load_page, message_millisecond, newest_first_bound
+from batfriend.messages import Messages
 from batfriend.scripts import get_script, run_pipeline
 
 HISTORY_CAP = 1000
@@ -91,10 +92,17 @@ class LobbySnapshot:
 
 
 class Lobby:
-    """One lobby; members' requests to it refresh their presence."""
+    """One lobby; members' requests to it refresh their presence.
+
+    ``send_limit``: posts and messages a member may send a minute (default: config).
+    """
 
     def __init__(
-        self, name: str, history_cap: int = HISTORY_CAP, online_window: float = ONLINE_WINDOW
+        self,
+        name: str,
+        history_cap: int = HISTORY_CAP,
+        online_window: float = ONLINE_WINDOW,
+        send_limit: int | None = None,
     ) -> None:
         if type(name) is not str:
             raise TypeError("name must be a str")
@@ -104,8 +112,10 @@ class Lobby:
         self._name = name
         self._history_cap = history_cap
         self._online_window = online_window
+        self._send_limit = send_limit
         self._post = get_script(self._redis, "lobby_post")
         self._history = get_script(self._redis, "lobby_history")
+        self._leave = get_script(self._redis, "lobby_leave")
         self._archive = Archive()
 
     def _missing(self) -> NotFound:
@@ -134,13 +144,27 @@ class Lobby:
         return self._snapshot(*pipeline.execute()[2:])
 
     def leave(self, username: str) -> None:
-        """Remove ``username`` from the lobby; leaving a lobby one is not in changes nothing."""
-        self._redis.zrem(LobbyKeys.members(self._name), username)
+        """Remove ``username`` from the lobby; leaving a lobby one is not in changes nothing.
+
+        The last member out removes the lobby itself unless it has a history.
+        """
+        self._leave(
+            keys=[
+                LobbyKeys.info(self._name),
+                LobbyKeys.members(self._name),
+                LobbyKeys.history(self._name),
+            ],
+            args=[username],
+        )
 
     def post(self, username: str, body: str, now: float | None = None) -> Message:
-        """Post ``body`` as ``username`` in one atomic step; members only."""
+        """Post ``body`` as ``username`` in one atomic step; members only.
+
+        The post is first counted in the poster's send limit, shared with messages.
+        """
         when = time.time() if now is None else now
         message = Message.compose(username, body, when, lobby=self._name)
+        Messages(username, self._send_limit).count_send(message.id, when)
         outcome = self._post(
             keys=[
                 LobbyKeys.info(self._name),

@@ -18,22 +18,27 @@ from werkzeug.serving import WSGIRequestHandler
 
 from batfriend import config, databases
 from batfriend.embedded import EmbeddedRedis
+from batfriend.redaction import redact_url
 from batfriend.startup import configure
 from batfriend.watcher import MessageWatcher
 
 logger = logging.getLogger("batfriend.local")
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """Treat SIGTERM like Ctrl-C, so a plain ``kill`` also stops the embedded Redis."""
-    raise KeyboardInterrupt
+class _RequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its version (and Python's) in the ``Server`` header, and
+    without its access line: the app logs one line per request itself."""
 
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler without its access line: the app logs one line per request itself."""
+    def version_string(self) -> str:
+        return "batfriend"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Treat SIGTERM like Ctrl-C, so a plain ``kill`` also stops the embedded Redis."""
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,8 +58,10 @@ def main(argv: list[str] | None = None) -> None:
         config.REDIS_URL = embedded.start()
         with open(url_file, "w") as recorded:
             recorded.write(config.REDIS_URL)
-        logger.info("REDIS_URL is unset: started embedded Redis at %s", config.REDIS_URL)
-    logger.info("SQL database: %s", databases.database_url())
+        logger.info(
+            "REDIS_URL is unset: started embedded Redis at %s", redact_url(config.REDIS_URL)
+        )
+    logger.info("SQL database: %s", redact_url(databases.database_url()))
     try:
         if not args.no_watcher:
             watcher = MessageWatcher()
@@ -64,10 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         from batfriend.api import create_app  # after configure(): New Relic precedes Flask
 
         create_app().run(
-            host="0.0.0.0",
-            port=config.PORT,
-            threaded=True,
-            request_handler=_QuietRequestHandler,
+            host="0.0.0.0", port=config.PORT, threaded=True, request_handler=_RequestHandler
         )
     except KeyboardInterrupt:
         pass

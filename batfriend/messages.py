@@ -64,6 +64,7 @@ class Messages:
         self._reserve = get_script(self._redis, "messages_reserve")
         self._deliver = get_script(self._redis, "messages_deliver")
         self._page = get_script(self._redis, "messages_page")
+        self._send_log_hit = get_script(self._redis, "send_log_hit")
         self._archive = Archive()
 
     def _inbox_keys(self) -> list[str]:
@@ -112,10 +113,7 @@ class Messages:
         if outcome == "session_gone":
             raise Unauthorized(SESSION_GONE)
         if outcome == "rate_limited":
-            raise TooManyRequests(
-                f"at most {self._send_limit} messages a minute; wait before sending more",
-                retry_after=math.ceil(retry_ms / 1000),
-            )
+            raise self._over_limit(retry_ms)
         if outcome == "reserved":
             outcome = self._deliver(
                 keys=self._delivery_keys(),
@@ -126,6 +124,25 @@ class Messages:
                 raise NotFound(f"no agent named {self._owner!r}")
             raise Forbidden(f"you can message only friends; ask {self._owner!r} to be friends")
         return message
+
+    def _over_limit(self, retry_ms: int) -> TooManyRequests:
+        return TooManyRequests(
+            f"at most {self._send_limit} messages and lobby posts a minute;"
+            " wait before sending more",
+            retry_after=math.ceil(retry_ms / 1000),
+        )
+
+    def count_send(self, send_id: str, now: float) -> None:
+        """Count a send of this agent's that is not a message (a lobby post) in its window.
+
+        Messages and lobby posts share one limit; past it, TooManyRequests.
+        """
+        outcome, retry_ms = self._send_log_hit(
+            keys=[MsgKeys.sent(self._owner)],
+            args=[send_id, repr(now), self._send_limit, repr(SEND_WINDOW)],
+        )
+        if outcome == -2:
+            raise self._over_limit(retry_ms)
 
     def deliver(self, message: Message) -> bool:
         """Put ``message`` in this inbox unless it is already there; return whether it was added."""

@@ -1,6 +1,14 @@
-"""``RateLimiter``: a fixed-window counter per subject, counted atomically in Lua."""
+"""``RateLimiter``: a fixed-window counter per subject; ``SlidingQuota``: a sliding one.
+
+Both count atomically in Lua.
+
+``hit`` counts before the work it guards, so a burst cannot slip past the limit;
+``release`` gives a hit back when the work turned out not to count (a login
+attempt that succeeded, or was never checked).
+"""
 
 import math
+import time
 
 from redis import Redis
 
@@ -21,6 +29,7 @@ class RateLimiter:
         self._limit = limit
         self._window_ms = max(1, int(window * 1000))
         self._hit = get_script(self._redis, "rate_limiter_hit")
+        self._release = get_script(self._redis, "rate_limiter_release")
 
     def _refuse(self, remaining_ms: int) -> TooManyRequests:
         return TooManyRequests(
@@ -28,19 +37,51 @@ class RateLimiter:
             retry_after=math.ceil(remaining_ms / 1000),
         )
 
-    def hit(self, subject: str) -> None:
-        """Count one hit for ``subject``; raise TooManyRequests when it exceeds the limit."""
+    def hit(self, subject: str, cost: int = 1) -> None:
+        """Count ``cost`` hits for ``subject``; past the limit count none, raise TooManyRequests."""
         allowed, remaining_ms = self._hit(
-            keys=[RateKeys.counter(self._kind, subject)], args=[self._limit, self._window_ms]
+            keys=[RateKeys.counter(self._kind, subject)], args=[self._limit, self._window_ms, cost]
         )
         if not allowed:
             raise self._refuse(remaining_ms)
 
-    def check(self, subject: str) -> None:
-        """Raise TooManyRequests if ``subject`` has used up its window, without counting a hit."""
-        pipeline = self._redis.pipeline(transaction=False)
-        pipeline.get(RateKeys.counter(self._kind, subject))
-        pipeline.pttl(RateKeys.counter(self._kind, subject))
-        count, remaining_ms = pipeline.execute()
-        if count is not None and int(count) >= self._limit:
-            raise self._refuse(max(remaining_ms, 1))
+    def release(self, subject: str, cost: int = 1) -> None:
+        """Give back ``cost`` hits of ``subject``'s current window (none if it has ended)."""
+        self._release(keys=[RateKeys.counter(self._kind, subject)], args=[cost])
+
+
+class SlidingQuota:
+    """Allows ``limit`` units in any ``window`` seconds per subject, kept in buckets of time.
+
+    A bucket counts whole while any of it is in the window, so no window ever holds
+    more than ``limit``; a request may be refused up to one bucket early.
+    """
+
+    def __init__(self, kind: str, limit: int, window: float, bucket: float) -> None:
+        if limit < 1 or not 0 < bucket <= window:
+            raise ValueError("a quota needs limit >= 1 and 0 < bucket <= window")
+        self._redis: Redis = get_redis(RateKeys.PREFIX)
+        self._kind = kind
+        self._limit = limit
+        self._window = window
+        self._bucket = bucket
+        self._hit = get_script(self._redis, "quota_hit")
+
+    def hit(self, subject: str, cost: int = 1, now: float | None = None) -> None:
+        """Count ``cost`` units for ``subject``; past the quota count none: TooManyRequests."""
+        allowed, retry_after = self._hit(
+            keys=[RateKeys.buckets(self._kind, subject)],
+            args=[
+                self._limit,
+                repr(time.time() if now is None else now),
+                repr(self._window),
+                repr(self._bucket),
+                cost,
+            ],
+        )
+        if not allowed:
+            raise TooManyRequests(
+                f"at most {self._limit} {self._kind} look-ups in {self._window:g} s;"
+                " try again later",
+                retry_after=retry_after,
+            )

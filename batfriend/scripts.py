@@ -7,6 +7,14 @@ or ``SCRIPT FLUSH``). ``run_pipeline`` sends a pipeline of script calls in one
 round trip, where redis-py would first ask whether the scripts are loaded; on a
 Redis Cluster it sends one pipeline per node, all written before any is read (one
 wave), because redis-py's cluster pipeline refuses EVALSHA (redis/redis-py#2914).
+
+Out of memory: Redis (6.2 and 7.x) checks a script against ``maxmemory`` only at
+its first deny-oom command, and only while it has written nothing, so a script
+whose first write frees memory (a ZREMRANGEBYSCORE) would escape the check and
+grow without bound. The loader therefore opens every script that may grow
+Redis with ``OOM_GUARD``: a deny-oom command that changes nothing, before any
+other, so an out-of-memory Redis refuses the whole script before its first write
+and the client gets a plain ``-OOM`` error (redis-py's ``OutOfMemoryError``).
 """
 
 import functools
@@ -29,6 +37,28 @@ from redis.exceptions import (
     TryAgainError,
 )
 
+# Prepended to scripts that may grow Redis. SETRANGE with an empty value never changes a
+# key (nor creates one) but is deny-oom: Redis refuses it while over maxmemory. Another
+# error (WRONGTYPE: KEYS[1] is no string) is ignored. 6.2 wraps the OOM error in text of
+# its own, so it is re-raised as a plain -OOM reply.
+OOM_GUARD = (
+    'local oom = redis.pcall("SETRANGE", KEYS[1], 0, "") '
+    'if type(oom) == "table" and oom.err and string.find(oom.err, "OOM", 1, true) then '
+    "return redis.error_reply(\"OOM command not allowed when used memory > 'maxmemory'.\") "
+    "end\n"
+)
+# Scripts left unguarded: they only read, or only remove (as DEL, which Redis also lets
+# through when out of memory, so archiving and completing work can still free memory).
+UNGUARDED = frozenset(
+    {
+        "messages_page",
+        "messages_forget",
+        "lobby_forget",
+        "worklist_complete",
+        "sqs_ledger_release",
+    }
+)
+
 _lock = threading.Lock()
 _registered: dict[tuple[int, str], Script] = {}
 _sources: dict[str, str] = {}  # sha1 -> Lua source of every registered script
@@ -44,13 +74,19 @@ def lua_source(name: str) -> str:
     return importlib.resources.files("batfriend.lua").joinpath(f"{name}.lua").read_text("utf-8")
 
 
+def script_source(name: str) -> str:
+    """Return the script Redis runs for ``name``: its file, behind ``OOM_GUARD`` if it may grow."""
+    source = lua_source(name)
+    return source if name in UNGUARDED else OOM_GUARD + source
+
+
 def get_script(client: redis.Redis, name: str) -> Script:
     """Return the script ``name`` registered on ``client``, registering it the first time."""
     key = (id(client), name)
     with _lock:
         script = _registered.get(key)
         if script is None or script.registered_client is not client:
-            script = _registered[key] = client.register_script(lua_source(name))
+            script = _registered[key] = client.register_script(script_source(name))
             _sources[script.sha] = script.script
         return script
 

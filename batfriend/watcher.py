@@ -15,7 +15,8 @@ from types import FrameType
 
 from batfriend import config, monitoring, passes
 from batfriend.archiver import Archiver
-from batfriend.databases import DATABASE_DOWN, SQL_DOWN
+from batfriend.databases import DATABASE_DOWN, REDIS_OUT_OF_MEMORY, SQL_DOWN
+from batfriend.durability import warn_if_volatile
 from batfriend.passes import REPAIRERS, Delivery, Handler
 from batfriend.startup import configure
 from batfriend.sweeper import Repairer, Sweeper
@@ -122,7 +123,7 @@ class MessageWatcher:
                 self.deliver_pass()
                 self.sweep_pass()
                 self._archive_when_due()
-            except DATABASE_DOWN as error:
+            except (*DATABASE_DOWN, REDIS_OUT_OF_MEMORY) as error:
                 outages += 1
                 pause = min(self._tick * 2 ** (outages - 1), self._max_backoff)
                 logger.warning("database unreachable (%s); trying again in %.3gs", error, pause)
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
             requeued = sum(worklist.requeue(args.ids) for worklist in buckets)
             print(f"requeued {requeued} of {len(args.ids)}")
         return
+    warn_if_volatile()
     serve(MessageWatcher())
 
 

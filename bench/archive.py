@@ -39,6 +39,7 @@ from batfriend.embedded import EmbeddedRedis
 from batfriend.lobby import Lobby
 from batfriend.message import Message
 from batfriend.messages import Messages
+from batfriend.redaction import redact_url
 
 ROUND = 10_000
 INBOXES = 1_000
@@ -73,7 +74,7 @@ def deliver_round(start: int, at: float, read: bool) -> None:
 def post_round(start: int, at: float) -> None:
     """Post ROUND messages, ROUND // LOBBIES to each lobby."""
     for room in range(LOBBIES):
-        lobby = Lobby(f"room{room}")
+        lobby = Lobby(f"room{room}", send_limit=10**9)  # measures memory, not the send limit
         lobby.join("sender", now=at)
         for n in range(ROUND // LOBBIES):
             lobby.post("sender", body(start + n), now=at)
@@ -154,9 +155,9 @@ def run(url: str, rounds: int, count: int, mysql_url: str, data_dir: str) -> Non
     databases.reset()
     redis = databases.get_redis("msg:")
     if redis.dbsize():
-        sys.exit(f"{url} is not empty: give the bench a database of its own")
+        sys.exit(f"{redact_url(url)} is not empty: give the bench a database of its own")
     sqlite_url = f"sqlite:///{data_dir}/bench.sqlite3"
-    print(f"redis {url} (server {redis.info('server')['redis_version']})")
+    print(f"redis {redact_url(url)} (server {redis.info('server')['redis_version']})")
     print(f"cpu count {os.cpu_count()}, {rounds} rounds of {ROUND:,} messages")
     try:
         fresh_schema(sqlite_url)

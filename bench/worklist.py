@@ -21,6 +21,7 @@ import uuid
 
 from batfriend import config, databases
 from batfriend.embedded import EmbeddedRedis
+from batfriend.redaction import redact_url
 
 
 def noop(payload):
@@ -132,7 +133,8 @@ def main():
     tag = uuid.uuid4().hex[:8]
     try:
         client = databases.get_redis("")
-        print(f"redis {config.REDIS_URL} (server {client.info('server')['redis_version']})")
+        version = client.info("server")["redis_version"]
+        print(f"redis {redact_url(config.REDIS_URL)} (server {version})")
         print(f"cpu count {os.cpu_count()}")
         worklist_rate = bench_worklist(args.items, f"bench-{tag}")
         watcher_rate = bench_watcher(args.items, f"bench-watcher-{tag}")

@@ -18,6 +18,7 @@ from batfriend.api import create_app
 from batfriend.embedded import EmbeddedRedis
 from batfriend.embedded_cluster import EmbeddedCluster
 from batfriend.friends import Friends
+from batfriend.redaction import redact_url
 from one_slot import ScriptSlots
 from round_trips import RoundTrips
 
@@ -62,7 +63,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"batfriend: redis {settings.REDIS_URL}, sql {databases.database_url()}"
+    return redact_url(f"batfriend: redis {settings.REDIS_URL}, sql {databases.database_url()}")
 
 
 # scrypt's cheapest cost: tests that do not test hashing skip tens of milliseconds per hash.

@@ -9,7 +9,7 @@ from pathlib import Path
 from redis.cluster import RedisCluster
 
 from batfriend import config, databases
-from batfriend.keys import DELIVERY, bucket_of
+from batfriend.keys import DELIVERY, MsgKeys, bucket_of
 from batfriend.worklist import Worklist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +85,7 @@ LOCKED_ENDPOINTS = [
     ("/lobbies/view", {"lobby": "bats"}),
 ]
 # Endpoints anyone may call.
-OPEN_ENDPOINTS = {"/", "/status", "/ready", "/agents/register", "/login", "/sqs"}
+OPEN_ENDPOINTS = {"/", "/status", "/ready", "/openapi.json", "/agents/register", "/login", "/sqs"}
 
 LOCKED_PATHS = [path for path, _ in LOCKED_ENDPOINTS]
 
@@ -121,3 +121,11 @@ def delivery_worklist(sender="alice"):
 def on_cluster():
     """Whether this run's Redis is a cluster (BATFRIEND_TEST_CLUSTER=1)."""
     return isinstance(databases.get_redis("msg:"), RedisCluster)
+
+
+def inbox_ids(owner):
+    """Return the ids in ``owner``'s inbox in Redis."""
+    return {
+        member.decode()
+        for member in databases.get_redis("msg:").zrange(MsgKeys.inbox(owner), 0, -1)
+    }

@@ -13,7 +13,7 @@ from redis.commands.core import Script
 from redis.crc import key_slot
 
 from batfriend.keys import SessionKeys
-from batfriend.scripts import lua_source
+from batfriend.scripts import script_source
 
 SCRIPT_NAMES = sorted(
     entry.name.removesuffix(".lua")
@@ -24,7 +24,7 @@ SCRIPT_NAMES = sorted(
 
 def script_name(script):
     """The ``batfriend/lua`` name of a registered script, else redis-py's own (its locks')."""
-    names = (name for name in SCRIPT_NAMES if lua_source(name) == script.script)
+    names = (name for name in SCRIPT_NAMES if script_source(name) == script.script)
     return next(names, "redis-py:" + script.sha)
 
 

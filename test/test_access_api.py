@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from base_test import TestBase
@@ -17,16 +19,18 @@ BAD_INPUT = [
     ("/messages/send", {"to": "bob", "body": "x" * 4001}, "body"),
     ("/messages/send", {"to": "bob", "body": "hi", "deliver_at": "soon"}, "deliver_at"),
     ("/messages/send", {"to": "bob", "body": "hi", "deliver_at": -5}, "deliver_at"),
+    ("/messages/send", {"to": "bob", "body": "hi", "deliver_at": 1e300}, "deliver_at"),
+    ("/messages/send", {"to": "bob", "body": "hi", "deliver_at": 4102444800 * 100}, "deliver_at"),
     ("/messages/send", {"to": "bob", "body": "hi", "cc": "carol"}, "cc"),
     ("/messages/inbox", {"limit": 0}, "limit"),
     ("/messages/inbox", {"limit": 101}, "limit"),
-    ("/messages/inbox", {"limit": 5.0}, "limit"),
+    ("/messages/inbox", {"limit": 5.5}, "limit"),
     ("/messages/inbox", {"before": "yesterday"}, "before"),
     ("/messages/inbox", {"before": None}, "before"),
     ("/messages/read", {}, "ids"),
     ("/messages/read", {"ids": "all"}, "ids"),
     ("/messages/read", {"ids": [GOOD_ID, 5]}, "ids"),
-    ("/messages/read", {"ids": ["not-an-id"]}, "ids"),
+    ("/messages/read", {"ids": ["x" * 65]}, "ids"),
     ("/messages/read", {"ids": [GOOD_ID] * 1001}, "ids"),
     ("/messages/reschedule", {"deliver_at": 1.0}, "id"),
     ("/messages/reschedule", {"id": "not-an-id", "deliver_at": 1.0}, "id"),
@@ -35,6 +39,7 @@ BAD_INPUT = [
     ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": "soon"}, "deliver_at"),
     ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": -1}, "deliver_at"),
     ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": None}, "deliver_at"),
+    ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": 1e300}, "deliver_at"),
     ("/messages/reschedule", {"id": GOOD_ID, "deliver_at": 1.0, "to": "bob"}, "to"),
     ("/lobbies/join", {}, "lobby"),
     ("/lobbies/join", {"lobby": "Bat Cave"}, "lobby"),
@@ -62,6 +67,21 @@ class TestBadInput(TestBase):
         assert locked == {path for path, _, _ in BAD_INPUT}
 
 
+class TestScheduleBound(TestBase):
+    def test_deliver_at_up_to_365_days_ahead(self, client, signup, befriend):
+        alice, _ = signup("alice"), signup("bob")
+        befriend("alice", "bob")
+        year = 365 * 24 * 3600
+
+        def send(ahead):
+            body = {"to": "bob", "body": "hi", "deliver_at": time.time() + ahead}
+            return client.post("/messages/send", json=body, headers=alice)
+
+        assert send(year - 60).status_code == 201
+        refused = send(year + 60)
+        assert refused.status_code == 400 and "365 days" in refused.get_json()["error"]["message"]
+
+
 class TestAuthorisation(TestBase):
     def test_nobody_reads_another_agents_inbox(self, client, signup, befriend):
         alice, bob, carol = signup("alice"), signup("bob"), signup("carol")
@@ -87,6 +107,21 @@ class TestAuthorisation(TestBase):
         )
         assert response.get_json() == {"unread": 0}
         assert client.post("/messages/inbox", json={}, headers=alice).get_json()["unread"] == 1
+
+    @pytest.mark.parametrize(
+        "stranger", ["not-an-id", "msg:unread:alice", "*", "9" * 64, "1700000000000-0-0"]
+    )
+    def test_read_ignores_ids_that_are_not_yours_whatever_their_form(
+        self, client, signup, befriend, stranger
+    ):
+        alice, bob = signup("alice"), signup("bob")
+        befriend("bob", "alice")
+        client.post("/messages/send", json={"to": "alice", "body": "one"}, headers=bob)
+        inbox = client.post("/messages/inbox", json={}, headers=alice).get_json()
+        ids = [stranger, inbox["messages"][0]["id"]]
+        response = client.post("/messages/read", json={"ids": ids}, headers=alice)
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json() == {"unread": 0}
 
     def test_only_friends_can_be_messaged(self, client, signup):
         alice, bob = signup("alice"), signup("bob")

@@ -3,6 +3,7 @@ import sys
 import threading
 
 import pytest
+import sqlalchemy
 
 from archive_base import (
     DAY,
@@ -16,6 +17,7 @@ from archive_base import (
     deliver,
 )
 from batfriend import config
+from batfriend.archive import store
 from batfriend.archive.schema import archived_lobby_messages
 from batfriend.archiver import Archiver
 from batfriend.databases import SQL_DOWN, get_redis
@@ -28,7 +30,7 @@ from paging import page_all
 
 
 def post(lobby_name, count, start, cap, bodies=("hello",)):
-    lobby = Lobby(lobby_name, history_cap=cap)
+    lobby = Lobby(lobby_name, history_cap=cap, send_limit=10**9)
     lobby.join("alice", now=start)
     return [lobby.post("alice", bodies[n % len(bodies)], now=start + n) for n in range(count)]
 
@@ -151,7 +153,7 @@ class TestLobbies(ArchiveTestBase):
 
     def test_5000_posts_page_across_the_boundary_each_once_newest_first(self):
         bodies = [*ODD_BODIES, *(f"post {n}" for n in range(20))]
-        lobby = Lobby("bats")
+        lobby = Lobby("bats", send_limit=5000)
         lobby.join("alice", now=NOW)
         posted = [lobby.post("alice", bodies[n % len(bodies)], now=NOW) for n in range(5000)]
         assert archiver().archive_pass(now=NOW) == 4000
@@ -218,6 +220,24 @@ class TestCrashes(ArchiveTestBase):
         self.assert_each_archived_once_and_none_left(inbox, lobby)
 
     @pytest.mark.slow
+    def test_sql_refused_mid_pass_loses_and_repeats_nothing(self, monkeypatch):
+        inbox, lobby = self.setup_backlog()
+        real_insert, calls = store.insert_absent, []
+
+        def refuse_the_second(connection, table, rows):
+            calls.append(len(rows))
+            if len(calls) == 2:
+                raise sqlalchemy.exc.OperationalError("INSERT", {}, ConnectionRefusedError())
+            return real_insert(connection, table, rows)
+
+        monkeypatch.setattr(store, "insert_absent", refuse_the_second)
+        with pytest.raises(SQL_DOWN):
+            archiver(history_cap=200).archive_pass(now=NOW)
+        assert 0 < len(archived_ids(where="bob")) < len(inbox)
+        monkeypatch.setattr(store, "insert_absent", real_insert)
+        assert archiver(history_cap=200).archive_pass(now=NOW) > 0
+        self.assert_each_archived_once_and_none_left(inbox, lobby)
+
     def test_a_process_killed_between_insert_and_removal(self, tmp_path):
         inbox, lobby = self.setup_backlog()
         env = environment(tmp_path)

@@ -25,6 +25,11 @@ BAD_FIELDS = [
         for value in [12345678, None, "seven77", "x" * 257, ["long enough"], MISSING]
     ],
     *[("/agents/register", "display_name", value) for value in [None, "", "x" * 65, 5, {}]],
+    # Control and format characters (Cc, Cf): NUL, newline, bidi override, zero-width joiner...
+    *[
+        ("/agents/register", "display_name", value)
+        for value in ["\u202eevil\x00", "bat\x00", "bat\nman", "\u202eolleh", "a\u200db", "\ufeff"]
+    ],
     *[("/login", "username", value) for value in [5, None, "x" * 33, "Al!", "", MISSING]],
     *[("/login", "password", value) for value in [5, None, "", "x" * 257, MISSING]],
     *[("/agents/view", "username", value) for value in [5, None, [], "ab", "x" * 33, MISSING]],

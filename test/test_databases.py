@@ -50,9 +50,10 @@ class TestRedisRouting(TestBase):
     def test_recorded_embedded_url_is_the_default(self, tmp_path, monkeypatch, restore_databases):
         monkeypatch.setattr(config, "REDIS_URL", None)
         monkeypatch.setattr(config, "BATFRIEND_DATA_DIR", str(tmp_path))
-        (tmp_path / databases.EMBEDDED_URL_FILE).write_text("redis://127.0.0.1:1234/0\n")
+        url = f"unix://{tmp_path}/embedded-redis.sock?db=0"
+        (tmp_path / databases.EMBEDDED_URL_FILE).write_text(url + "\n")
         databases.reset()
-        assert databases.default_redis_url() == "redis://127.0.0.1:1234/0"
+        assert databases.default_redis_url() == url
 
 
 class TestEngine(TestBase):
@@ -76,7 +77,10 @@ class TestEngine(TestBase):
         engine = databases.get_engine()
         assert engine.url.query["charset"] == "utf8mb4"
         assert engine.pool._pre_ping is True
-        assert (engine.pool._recycle, engine.pool._timeout) == (280, 5)
+        assert (engine.pool._recycle, engine.pool._timeout) == (
+            280,
+            config.BATFRIEND_SQL_TIMEOUT / 4,
+        )
 
     def test_mariadb_urls_get_the_same_settings(self, monkeypatch, restore_databases):
         monkeypatch.setattr(config, "DATABASE_URL", "mariadb+pymysql://root@127.0.0.1:1/test")

@@ -4,8 +4,8 @@ import pytest
 
 from base_test import TestBase
 from batfriend.agent import Agent
-from batfriend.errors import BadRequest, NotFound
-from batfriend.friends import Friends, FriendsSnapshot
+from batfriend.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from batfriend.friends import MAX_FRIENDS, MAX_PENDING_REQUESTS, Friends, FriendsSnapshot
 
 
 def register(*names):
@@ -117,3 +117,37 @@ class TestFriends(TestBase):
             "incoming": ["carol"],
             "outgoing": ["dave"],
         }
+
+
+class TestBounds(TestBase):
+    @pytest.fixture(autouse=True)
+    def agents(self):
+        for name in ["alice", "bob", "carol", "dave", "erin", "frank"]:
+            Agent(name).register("correct horse battery")
+
+    def test_the_defaults(self):
+        assert (MAX_FRIENDS, MAX_PENDING_REQUESTS) == (5000, 1000)
+
+    def test_at_most_so_many_pending_outgoing_requests(self):
+        alice = Friends("alice", max_requests=3)
+        for other in ["bob", "carol", "dave"]:
+            assert alice.request(other) == "requested"
+        with pytest.raises(TooManyRequests) as refused:
+            alice.request("erin")
+        assert refused.value.retry_after >= 1
+        assert alice.request("bob") == "requested", "asking again is no new request"
+        assert Friends("erin").view().incoming == ()
+        Friends("bob").request("alice")  # bob accepts by asking back: one fewer pending
+        assert alice.request("erin") == "requested"
+
+    @pytest.mark.parametrize("full", ["alice", "bob"], ids=["mine-full", "theirs-full"])
+    def test_at_most_so_many_friends_on_either_side(self, full, befriend):
+        for other in ["carol", "dave"]:
+            befriend(full, other)
+        Friends("bob", max_friends=2).request("alice")
+        with pytest.raises(Conflict):
+            Friends("alice", max_friends=2).accept("bob")
+        with pytest.raises(Conflict):
+            Friends("alice", max_friends=2).request("bob")
+        assert "bob" in Friends("alice").view().incoming, "nothing changed"
+        assert Friends("alice").accept("bob") is None  # under a higher bound it goes through

@@ -27,7 +27,7 @@ CHOSEN_BY_CLIENTS = {
     "subject": re.compile(r".{1,128}", re.DOTALL),
 }
 CHOSEN_BY_CODE = {
-    "kind": ("login",),
+    "kind": ("login", "address", "discover"),
     "worklist": (DELIVERY,),
     "book": ("phone",),
     "bucket": (0, 1, BUCKETS - 1),

@@ -4,9 +4,10 @@ import pytest
 
 from base_test import TestBase
 from batfriend.databases import get_redis
-from batfriend.errors import Forbidden, NotFound
+from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.keys import LobbyKeys, bucket_of
 from batfriend.lobby import MEMBER_IDLE, Lobby, LobbySnapshot, prune_idle_members
+from batfriend.messages import Messages
 from batfriend.passes import REPAIRERS
 from batfriend.sweeper import Sweeper
 
@@ -32,11 +33,26 @@ class TestLobby(TestBase):
             "bats", 2, ("bob", "alice"), 0
         )
 
-    def test_a_lobby_everyone_left_still_exists(self):
+    def test_a_lobby_everyone_left_is_gone_unless_it_has_a_history(self):
         Lobby("bats").join("alice", now=NOW)
         Lobby("bats").leave("alice")
         Lobby("bats").leave("alice")
-        assert Lobby("bats").view("alice", now=NOW) == LobbySnapshot("bats", 0, (), 0)
+        with pytest.raises(NotFound):
+            Lobby("bats").view("alice", now=NOW)
+        Lobby("caves").join("alice", now=NOW)
+        Lobby("caves").post("alice", "hi", now=NOW)
+        Lobby("caves").leave("alice")
+        assert Lobby("caves").view("alice", now=NOW) == LobbySnapshot("caves", 0, (), 1)
+
+    def test_posts_share_the_send_limit_with_messages(self, befriend):
+        befriend("alice", "bob")
+        lobby = Lobby("bats", send_limit=2)
+        lobby.join("alice", now=NOW)
+        lobby.post("alice", "one", now=NOW)
+        Messages("bob", send_limit=2).send("alice", "two", now=NOW)
+        with pytest.raises(TooManyRequests):
+            lobby.post("alice", "three", now=NOW)
+        lobby.post("alice", "a minute later", now=NOW + 61)
 
     def test_online_means_seen_in_the_last_minute(self):
         lobby = Lobby("bats")
@@ -98,7 +114,7 @@ class TestLobby(TestBase):
         posted = []
 
         def post_many(poster):
-            lobby = Lobby("bats")
+            lobby = Lobby("bats", send_limit=1000)
             start.wait()
             posted.extend(lobby.post(poster, f"{poster} {n}").id for n in range(250))
 

@@ -57,8 +57,9 @@ watcher = MessageWatcher(handlers={"probe": lambda payload: None})
 assert watcher.deliver_pass() == 1
 watcher.sweep_pass()
 watcher.archive_pass()
+forwarding = newrelic.agent.global_settings().application_logging.forwarding.enabled
 newrelic.agent.shutdown_agent(10)
-print("served")
+print("served", "forwarding" if forwarding else "no-forwarding")
 """
 
 
@@ -92,7 +93,7 @@ def run_with_agent(tmp_path):
 class TestNewRelicDeveloperMode(TestBase):
     def test_app_serves_and_watcher_passes_are_background_tasks(self, tmp_path):
         stdout, audit = run_with_agent(tmp_path)
-        assert stdout.strip() == "served"
+        assert stdout.strip() == "served no-forwarding"  # the agent forwards no log lines
         assert "'WebTransaction/Function/batfriend.api.service:status'" in audit
         for watcher_pass in ("deliver", "sweep", "archive"):
             assert f"'OtherTransaction/Watcher/{watcher_pass}'" in audit

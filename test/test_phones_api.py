@@ -1,4 +1,5 @@
 from base_test import TestBase
+from batfriend import config
 from batfriend.keys import PhoneKeys
 from round_trips import RoundTrips
 
@@ -58,8 +59,46 @@ class TestDiscover(TestBase):
         response = client.post("/phones/discover", json={"phones": phones}, headers=headers)
         assert response.status_code == 200
         assert response.get_json() == {"matches": owned}
-        # One GET checks the session; one HMGET of all 1000 numbers is the look-up.
-        assert trips.names() == [["GET"], ["HMGET"]]
-        hmget = trips.sent[1][0]
+        # One GET checks the session, one EVALSHA counts the 1000 numbers against the daily
+        # quota, and one HMGET of all 1000 numbers is the look-up.
+        assert trips.names() == [["GET"], ["EVALSHA"], ["HMGET"]]
+        hmget = trips.sent[2][0]
         assert hmget[1] == PhoneKeys.owners("phone").encode()
         assert hmget[2:] == [phone.encode() for phone in phones]
+
+
+class TestDiscoveryQuota(TestBase):
+    def test_numbers_per_day_are_counted_before_the_look_up(
+        self, client, signup, monkeypatch, round_trips
+    ):
+        monkeypatch.setattr(config, "BATFRIEND_DISCOVER_LIMIT_PER_DAY", 1500)
+        alice, bob = signup("alice"), signup("bob")
+        numbers = [f"+1415555{n:04d}" for n in range(1000)]
+        assert (
+            client.post("/phones/discover", json={"phones": numbers}, headers=alice).status_code
+            == 200
+        )
+        refused = client.post("/phones/discover", json={"phones": numbers}, headers=alice)
+        assert refused.status_code == 429
+        assert refused.get_json()["error"]["code"] == "too_many_requests"
+        assert 24 * 3600 <= int(refused.headers["Retry-After"]) <= 25 * 3600  # hourly buckets
+        round_trips.clear()
+        client.post("/phones/discover", json={"phones": numbers}, headers=alice)
+        assert not any("HMGET" in call for call in round_trips.names()), (
+            "refused before the look-up"
+        )
+        half = numbers[:500]
+        assert (
+            client.post("/phones/discover", json={"phones": half}, headers=alice).status_code == 200
+        )
+        assert (
+            client.post("/phones/discover", json={"phones": half[:1]}, headers=alice).status_code
+            == 429
+        )
+        assert (
+            client.post("/phones/discover", json={"phones": numbers}, headers=bob).status_code
+            == 200
+        )
+
+    def test_the_default_is_10000_a_day(self):
+        assert config.BATFRIEND_DISCOVER_LIMIT_PER_DAY == 10000

@@ -74,12 +74,34 @@ class TestScheduledSend(TestBase):
             MsgKeys.scheduled("alice", delivery_worklist().claim(now=LATER)[0][0]).encode()
         ]
 
-    def test_unfriending_after_the_send_stops_the_delivery(self, befriend):
+    @pytest.mark.parametrize("remover", ["alice", "bob"], ids=["sender-unfriends", "recipient"])
+    def test_an_ex_friends_scheduled_message_is_not_delivered(self, befriend, remover):
+        befriend("alice", "bob")
+        sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
+        Friends(remover).remove("bob" if remover == "alice" else "alice")
+        assert MessageWatcher().deliver_pass(now=LATER) == 1  # the item is done with
+        assert inbox_ids("bob") == [] and not waiting(sent.id)
+        assert delivery_worklist().view() == {"pending": 0, "leased": 0, "dead": 0}
+
+    def test_an_ex_friend_cannot_release_a_stockpile_by_rescheduling(self, befriend):
+        befriend("alice", "bob")
+        stock = [
+            Messages("bob").send("alice", f"later {n}", deliver_at=LATER + n, now=NOW)
+            for n in range(5)
+        ]
+        Friends("bob").remove("alice")
+        for message in stock:
+            ScheduledMessages().reschedule("alice", message.id, NOW, now=NOW)
+        MessageWatcher().deliver_pass(now=NOW + 1)
+        assert inbox_ids("bob") == [] and Messages("bob").unread() == 0
+
+    def test_friends_again_before_it_falls_due_get_it(self, befriend):
         befriend("alice", "bob")
         sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
         Friends("alice").remove("bob")
+        befriend("alice", "bob")
         MessageWatcher().deliver_pass(now=LATER)
-        assert inbox_ids("bob") == [] and not waiting(sent.id)
+        assert inbox_ids("bob") == [sent.id]
 
     def test_a_send_stays_one_round_trip_after_redis_forgets_its_scripts(self, befriend):
         befriend("alice", "bob")

@@ -160,7 +160,7 @@ class TestInstalledPackage(TestBase):
         assert result["file"] == str(tmp_path / "site" / "batfriend" / "__init__.py")
         assert result["refused"] is True
         assert result["sources"] == {name: lua_source(name) for name in LUA_NAMES}
-        assert databases.get_redis("rate:").get("rate:wheel:alice") == b"2"
+        assert databases.get_redis("rate:").get("rate:wheel:alice") == b"1"  # refused: not counted
 
 
 class TestScriptFlush(TestBase):

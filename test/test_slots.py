@@ -46,7 +46,9 @@ class TestScriptSlots(ArchiveTestBase):
         alice, bob = signup("alice"), signup("bob")
         befriend("alice", "bob")
         sent = post(client, "/messages/send", alice, to="bob", body="hi")
-        later = post(client, "/messages/send", alice, to="bob", body="later", deliver_at=NOW * 2)
+        later = post(
+            client, "/messages/send", alice, to="bob", body="later", deliver_at=time.time() + 60
+        )
         post(client, "/messages/reschedule", alice, id=later["id"], deliver_at=time.time())
         post(client, "/messages/inbox", bob)
         post(client, "/messages/read", bob, ids=[sent["id"]])

@@ -291,3 +291,75 @@ class TestSqsLedger(TestBase):
         wait_until(lambda: ledger.view("m") == "new")
         assert ledger.run_once("m", runs.append) is True
         assert runs == ["m"]
+
+
+OUTSIDE = "203.0.113.9"
+
+
+class TestOnlyFromThisMachine(TestBase):
+    def keys(self):
+        return get_redis("sqs:").dbsize()
+
+    @pytest.mark.parametrize(
+        ("peer", "headers"),
+        [
+            (OUTSIDE, {}),
+            ("10.0.0.7", {"X-Real-IP": "127.0.0.1", "X-Forwarded-For": "127.0.0.1"}),
+            ("127.0.0.1", {"X-Real-IP": OUTSIDE}),
+            ("127.0.0.1", {"X-Forwarded-For": f"127.0.0.1, {OUTSIDE}"}),
+            ("127.0.0.1", {"X-Real-IP": "127.0.0.1", "X-Forwarded-For": OUTSIDE}),
+            ("127.0.0.1", {"X-Real-IP": "localhost"}),
+            ("127.0.0.1", {"X-Forwarded-For": ""}),
+            ("::1", {"X-Real-IP": "::ffff:203.0.113.9"}),
+        ],
+        ids=[
+            "outside-peer",
+            "outside-peer-claiming-loopback",
+            "x-real-ip",
+            "last-xff-hop",
+            "xff-beside-a-loopback-x-real-ip",
+            "x-real-ip-not-an-address",
+            "empty-xff",
+            "ipv4-mapped",
+        ],
+    )
+    def test_anyone_else_is_403_and_leaves_no_trace(self, sqs_client, peer, headers):
+        Agent("bob").register("correct horse battery")
+        before = self.keys()
+        forged = {**sqsd_headers("forged-1"), **headers}
+        environ = {"REMOTE_ADDR": peer}
+        message = {"type": "system_message", "to": "bob", "body": "forged"}
+        response = sqs_client.post("/sqs", json=message, headers=forged, environ_base=environ)
+        assert_envelope(response, 403, "forbidden")
+        task = {**forged, "X-Aws-Sqsd-Taskname": "deliver"}
+        response = sqs_client.post(
+            "/sqs",
+            data=SCHEDULED_BODY,
+            content_type="application/json",
+            headers=task,
+            environ_base=environ,
+        )
+        assert_envelope(response, 403, "forbidden")
+        assert self.keys() == before
+        assert get_redis("sqs:").keys("sqs:*") == []
+        assert Messages("bob").unread() == 0
+
+    @pytest.mark.parametrize(
+        ("peer", "headers"),
+        [
+            ("127.0.0.1", {}),
+            ("127.0.0.1", {"X-Real-IP": "127.0.0.1", "X-Forwarded-For": "127.0.0.1"}),
+            ("127.0.0.1", {"X-Forwarded-For": f"{OUTSIDE}, 127.0.0.1"}),
+            ("::1", {"X-Real-IP": "::1"}),
+            ("::ffff:127.0.0.1", {}),
+        ],
+        ids=["bare", "through-nginx", "earlier-hops-are-not-ours", "ipv6", "ipv4-mapped"],
+    )
+    def test_sqsd_through_the_local_proxy_is_served(self, sqs_client, peer, headers):
+        response = sqs_client.post(
+            "/sqs",
+            json={"type": "tick"},
+            headers={**sqsd_headers("tick-1"), **headers},
+            environ_base={"REMOTE_ADDR": peer},
+        )
+        assert response.status_code == 200, response.get_json()

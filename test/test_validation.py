@@ -42,9 +42,10 @@ class TestValidation(TestBase):
                 get_str(bad, "u", min_length=3, max_length=32, pattern=USERNAME)
             assert caught.value.field == "u"
 
-    def test_get_int_refuses_bools_and_floats(self):
+    def test_get_int_refuses_bools_and_fractions(self):
         assert get_int({"n": 7}, "n", minimum=1, maximum=100) == 7
-        for bad in [True, 7.0, "7", 0, 101]:
+        assert type(get_int({"n": 7.0}, "n", minimum=1, maximum=100)) is int  # JSON Schema's view
+        for bad in [True, 7.5, float("nan"), "7", 0, 101, 101.0]:
             with pytest.raises(BadRequest):
                 get_int({"n": bad}, "n", minimum=1, maximum=100)
 

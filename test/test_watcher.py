@@ -95,7 +95,6 @@ class TestRunLoop(TestBase):
     def test_survives_a_redis_restart(self, tmp_path, monkeypatch, caplog, spare_redis):
         monkeypatch.setattr(config, "REDIS_URL", spare_redis.url)
         databases.reset()
-        port = int(spare_redis.url.rsplit(":", 1)[1].split("/")[0])
         seen = []
         watcher = MessageWatcher({"jobs": seen.append}, {}, tick=0.02, max_backoff=0.1)
         try:
@@ -106,7 +105,7 @@ class TestRunLoop(TestBase):
                 wait_until(lambda: "database unreachable" in caplog.text)
                 time.sleep(0.3)
                 assert running.thread.is_alive()
-                spare_redis.start(port=port)
+                spare_redis.start()
                 Worklist("jobs").add("b", "after")
                 wait_until(lambda: seen == ["before", "after"])
             assert "watcher resumed" in caplog.text

@@ -2,11 +2,15 @@
 
 import flask
 
+from batfriend import config
 from batfriend.api.auth import agent_session, require_agent
 from batfriend.api.validation import get_phone, get_phone_list, json_body
 from batfriend.phone_numbers import PhoneNumbers
+from batfriend.rate_limiter import SlidingQuota
 
 DISCOVER_MAX_PHONES = 1000
+DISCOVER_WINDOW = 24 * 3600.0
+DISCOVER_BUCKET = 3600.0
 
 phones = flask.Blueprint("phones", __name__)
 
@@ -23,8 +27,16 @@ def set_phone() -> flask.Response:
 
 @phones.post("/phones/discover")
 def discover() -> flask.Response:
-    """Return which of the given numbers belong to agents, and to whom."""
+    """Return which of the given numbers belong to agents, and to whom.
+
+    Each number looked up counts against the caller's quota for any 24 hours
+    (``BATFRIEND_DISCOVER_LIMIT_PER_DAY``, in hourly buckets), before the look-up: 429 past it.
+    """
     session = agent_session()
     body = json_body(allowed=("phones",))
     numbers = get_phone_list(body, "phones", max_items=DISCOVER_MAX_PHONES)
+    quota = SlidingQuota(
+        "discover", config.BATFRIEND_DISCOVER_LIMIT_PER_DAY, DISCOVER_WINDOW, DISCOVER_BUCKET
+    )
+    quota.hit(session.username, cost=len(numbers))
     return flask.jsonify({"matches": PhoneNumbers().discover(numbers, session)})

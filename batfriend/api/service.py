@@ -1,7 +1,10 @@
-"""Service endpoints: the bat at ``/`` and ``/status``, and readiness."""
+"""Service endpoints: the bat at ``/`` and ``/status``, readiness, and the OpenAPI document."""
+
+import functools
 
 import flask
 
+from batfriend.api import openapi
 from batfriend.api.errors import envelope
 from batfriend.health import OK, Health
 
@@ -41,3 +44,14 @@ def ready() -> flask.Response:
             503, "unavailable", f"{' and '.join(down)} unreachable; retry later", **states
         )
     return flask.jsonify(states)
+
+
+@functools.cache
+def _openapi_json() -> bytes:
+    return flask.json.dumps(openapi.document()).encode()
+
+
+@service.get("/openapi.json")
+def openapi_document() -> flask.Response:
+    """Serve the HTTP contract as an OpenAPI 3.1 document (public, no token)."""
+    return flask.Response(_openapi_json(), mimetype="application/json")

@@ -6,6 +6,10 @@ and the body ``elasticbeanstalk scheduled job``, which is ignored. 200 tells
 sqsd to delete the message; any other status makes it retry later, then move
 the message to the dead-letter queue. Each message id takes effect once
 (``SqsLedger``); malformed requests get 400 before anything runs.
+
+sqsd posts from the instance itself through the local proxy, so a request from
+anywhere else (a peer, ``X-Real-IP`` or last ``X-Forwarded-For`` hop that is not
+loopback) is refused with 403 before the ledger or anything else touches Redis.
 """
 
 import re
@@ -15,8 +19,9 @@ from typing import Any
 import flask
 
 from batfriend import config, passes
+from batfriend.api.client import from_this_machine
 from batfriend.api.validation import get_str, get_username, json_body
-from batfriend.errors import BadRequest
+from batfriend.errors import BadRequest, Forbidden
 from batfriend.message import MAX_BODY_LENGTH
 from batfriend.messages import Messages
 from batfriend.sqs_ledger import Effect, SqsLedger
@@ -93,6 +98,13 @@ def _body_effect() -> Effect:
     if extra:
         raise BadRequest(f"field {extra[0]!r} is not allowed with type {kind!r}", field=extra[0])
     return build(body)
+
+
+@sqs.before_request
+def _only_from_this_machine() -> None:
+    """Refuse a caller outside the instance: only sqsd, through the local proxy, may post."""
+    if not from_this_machine():
+        raise Forbidden("/sqs takes messages only from the worker daemon on this instance")
 
 
 @sqs.post("/sqs")

@@ -7,6 +7,7 @@ answers as a 400 envelope. Never ``assert``: ``python -O`` strips asserts.
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +31,10 @@ PHONE_LIST = re.compile(rf"{PHONE.pattern}(?:{_ITEM_BREAK}{PHONE.pattern})*")
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 _ABSENT = object()
+# No request needs more than an object holding lists; deeper JSON is refused (400).
+MAX_DEPTH = 8
+# A lone UTF-16 surrogate is not a Unicode scalar value: JSON's "\ud800" is text no one can store.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _reject_constant(name: str) -> None:
@@ -41,16 +46,43 @@ def json_body(allowed: Iterable[str]) -> dict[str, Any]:
     request = flask.request
     if not request.is_json:
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+    data = request.get_data(cache=True)
     try:
-        body = json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
+        body = json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the body is not valid JSON, or is nested too deep") from None
     if type(body) is not dict:
         raise BadRequest("the body must be a JSON object")
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}", field=unknown[0])
+    # UTF-16 and UTF-32 bodies (the only ones with NUL bytes) spell their escapes differently.
+    escapes = b"\\u" in data or b"\x00" in data
+    if escapes or data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+        _check_text(body, escapes)
     return body
+
+
+def _check_text(body: dict[str, Any], escapes: bool) -> None:
+    """Refuse JSON nested deeper than ``MAX_DEPTH`` and, when ``escapes``, lone surrogates.
+
+    Only a ``\\u`` escape can spell a surrogate (raw bytes would not decode), and
+    nesting needs brackets, so the caller skips this walk for plain bodies.
+    """
+    pending: list[tuple[Any, int]] = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"the body is nested deeper than {MAX_DEPTH} levels")
+        items = value.items() if type(value) is dict else enumerate(value)
+        for key, item in items:
+            if escapes and (
+                (type(key) is str and _SURROGATE.search(key))
+                or (type(item) is str and _SURROGATE.search(item))
+            ):
+                raise BadRequest("the body holds an unpaired UTF-16 surrogate; send valid text")
+            if type(item) in (dict, list):
+                pending.append((item, depth + 1))
 
 
 def _field(body: dict[str, Any], name: str, kind: str, required: bool) -> Any:
@@ -87,10 +119,12 @@ def get_str(
 def get_int(
     body: dict[str, Any], name: str, *, minimum: int, maximum: int, required: bool = True
 ) -> int | None:
-    """Return field ``name`` as an int (never a bool) within ``[minimum, maximum]``."""
+    """Return field ``name`` as an int (never a bool; 27.0 is 27) within ``[minimum, maximum]``."""
     value = _field(body, name, "an integer", required)
     if value is _ABSENT:
         return None
+    if type(value) is float and value.is_integer():
+        value = int(value)  # JSON has one number type: 27.0 is the integer 27 (JSON Schema agrees)
     if type(value) is not int:
         raise BadRequest(f"{name} must be an integer", field=name)
     if not minimum <= value <= maximum:
@@ -194,6 +228,18 @@ def get_phone_list(body: dict[str, Any], name: str, *, max_items: int) -> list[s
 def get_username(body: dict[str, Any], name: str) -> str:
     """Return field ``name`` as a username: 3-32 characters of a-z, 0-9 and _."""
     return get_str(body, name, min_length=3, max_length=32, pattern=USERNAME)
+
+
+def get_display_name(body: dict[str, Any], name: str) -> str | None:
+    """Return optional field ``name`` as 1-64 characters, none a control or format character.
+
+    Categories Cc and Cf hold NUL, newlines and bidi overrides such as U+202E, which
+    would let a name hide or reorder the text around it.
+    """
+    value = get_str(body, name, max_length=64, required=False)
+    if value is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise BadRequest(f"{name} must not hold control or format characters", field=name)
+    return value
 
 
 def get_page(body: dict[str, Any]) -> tuple[str | None, int]:

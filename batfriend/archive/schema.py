@@ -6,7 +6,6 @@ racing at first use cannot leave a table without it. A database recorded at a
 newer version is refused.
 """
 
-import threading
 import time
 from typing import Any
 
@@ -60,7 +59,6 @@ archived_lobby_messages = Table(
 )
 
 _ensured: set[str] = set()
-_lock = threading.Lock()
 
 
 def insert_absent(
@@ -102,11 +100,12 @@ def create_schema(engine: sqlalchemy.Engine) -> int:
 
 
 def ensure_schema(engine: sqlalchemy.Engine) -> None:
-    """Create the schema on this process's first use of ``engine``'s database."""
+    """Create the schema on this process's first use of ``engine``'s database.
+
+    Threads of a first use race without a lock (create_schema is safe to run at
+    once), so none waits behind another's attempt while SQL hangs.
+    """
     key = engine.url.render_as_string(hide_password=True)
-    if key in _ensured:
-        return
-    with _lock:
-        if key not in _ensured:
-            create_schema(engine)
-            _ensured.add(key)
+    if key not in _ensured:
+        create_schema(engine)
+        _ensured.add(key)
