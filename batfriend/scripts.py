@@ -80,15 +80,42 @@ def script_source(name: str) -> str:
     return source if name in UNGUARDED else OOM_GUARD + source
 
 
+class FlushProofScript(Script):
+    """A ``Script`` that answers NOSCRIPT by sending itself whole (EVAL), in the same call.
+
+    redis-py's own fallback loads the script, then runs EVALSHA again: a SCRIPT FLUSH
+    between the two (or a failover to a node without it) reaches the caller. EVAL runs
+    and caches the script in one command, so no flush can come in between.
+    """
+
+    def __call__(self, keys: Any = None, args: Any = None, client: Any = None) -> Any:
+        """Run the script on ``client`` (default: its own), queued when that is a pipeline."""
+        keys, args = list(keys or []), list(args or [])
+        client = self.registered_client if client is None else client
+        if isinstance(client, Pipeline):
+            return super().__call__(keys, args, client)
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return client.eval(self.script, len(keys), *keys, *args)
+
+
 def get_script(client: redis.Redis, name: str) -> Script:
     """Return the script ``name`` registered on ``client``, registering it the first time."""
     key = (id(client), name)
     with _lock:
         script = _registered.get(key)
         if script is None or script.registered_client is not client:
-            script = _registered[key] = client.register_script(script_source(name))
+            script = _registered[key] = FlushProofScript(client, script_source(name))
             _sources[script.sha] = script.script
         return script
+
+
+def _as_eval(args: tuple) -> tuple:
+    """Return an EVALSHA of a registered script as the EVAL of its source; else ``args``."""
+    if args[0] == "EVALSHA" and args[1] in _sources:
+        return ("EVAL", _sources[args[1]], *args[2:])
+    return args
 
 
 def run_pipeline(
@@ -98,8 +125,9 @@ def run_pipeline(
 
     redis-py sends SCRIPT EXISTS for a pipeline's scripts before every execute, a round trip
     of its own; this skips that and sends the EVALSHAs at once. If Redis answers NOSCRIPT (it
-    restarted, or its scripts were flushed), ``queue`` fills a fresh pipeline that loads its
-    scripts first, and that runs: everything queued may run twice, so it must be idempotent.
+    restarted, or its scripts were flushed), ``queue`` fills a fresh pipeline whose scripts
+    go whole (EVAL, which also loads them), and that runs: everything queued may run twice,
+    so it must be idempotent.
     On a cluster see ``_run_on_cluster``.
     """
     if isinstance(client, RedisCluster):
@@ -112,6 +140,8 @@ def run_pipeline(
     except NoScriptError:
         pipeline = client.pipeline(transaction=False)
         queue(pipeline)
+        pipeline.scripts.clear()
+        pipeline.command_stack = [(_as_eval(args), opts) for args, opts in pipeline.command_stack]
         return pipeline.execute()
 
 
@@ -120,7 +150,7 @@ def _run_on_cluster(client: RedisCluster, queue: Callable[[Pipeline], None]) -> 
 
     Each call goes to the primary of its slot (from its first key; EVALSHA's keys are read
     from its arguments, so no COMMAND GETKEYS). A node that answered NOSCRIPT (restarted,
-    flushed, or new) loads those scripts and runs its whole part again, in order. A call
+    flushed, or new) gets its whole part again, in order, its scripts sent whole (EVAL). A call
     answered MOVED, ASK, TRYAGAIN, CLUSTERDOWN or cut off by a lost connection is sent
     again on its own through the cluster client, which follows redirections and refreshes
     its slot map. Either way a call may run twice, so it must be idempotent, as above.
@@ -137,35 +167,22 @@ def _run_on_cluster(client: RedisCluster, queue: Callable[[Pipeline], None]) -> 
     reloaded = [
         (node, indexes)
         for node, indexes in by_node.values()
-        if _load_missing(node, [commands[i][0] for i in indexes], [results[i] for i in indexes])
+        if any(isinstance(results[index], NoScriptError) for index in indexes)
     ]
     if reloaded:
         for _, indexes in reloaded:
             for index in indexes:
                 results[index] = None
+                commands[index] = (_as_eval(commands[index][0]), commands[index][1])
         _send_wave(reloaded, commands, results)
     for index, result in enumerate(results):
         if isinstance(result, _RESEND):
             args, options = commands[index]
-            if isinstance(result, NoScriptError):
-                args = ("EVAL", _sources[args[1]], *args[2:])
-            results[index] = client.execute_command(*args, **options)
+            results[index] = client.execute_command(*_as_eval(args), **options)
     for result in results:
         if isinstance(result, Exception):
             raise result
     return results
-
-
-def _load_missing(node: ClusterNode, calls: list, results: list[Any]) -> bool:
-    """Load on ``node`` each script it answered NOSCRIPT to; return whether there was one."""
-    missing = {
-        args[1]
-        for args, result in zip(calls, results, strict=True)
-        if isinstance(result, NoScriptError)
-    }
-    for sha in missing:
-        node.redis_connection.script_load(_sources[sha])
-    return bool(missing)
 
 
 def _send_wave(

@@ -13,7 +13,7 @@ from redis.commands.core import Script
 from redis.crc import key_slot
 
 from batfriend.keys import SessionKeys
-from batfriend.scripts import script_source
+from batfriend.scripts import FlushProofScript, script_source
 
 SCRIPT_NAMES = sorted(
     entry.name.removesuffix(".lua")
@@ -39,17 +39,23 @@ class ScriptSlots:
     def __init__(self, monkeypatch):
         self.calls: list[tuple[str, list]] = []
         self.crossing: list[tuple[str, list]] = []
-        original = Script.__call__
+        for cls in (Script, FlushProofScript):  # ours, and redis-py's own (its locks)
+            monkeypatch.setattr(cls, "__call__", self._wrap(cls, cls.__call__))
 
+    def _wrap(self, cls, original):
         def call(script, keys=(), args=(), client=None):
-            record = (script_name(script), list(keys))
-            self.calls.append(record)
-            tagged = [k for k in keys if not str(k).startswith(SessionKeys.PREFIX)]
-            if len(slots(tagged)) > 1:
-                self.crossing.append(record)
+            if type(script) is cls or cls is FlushProofScript:
+                self._record(script, keys)
             return original(script, keys=keys, args=args, client=client)
 
-        monkeypatch.setattr(Script, "__call__", call)
+        return call
+
+    def _record(self, script, keys):
+        record = (script_name(script), list(keys))
+        self.calls.append(record)
+        tagged = [k for k in keys if not str(k).startswith(SessionKeys.PREFIX)]
+        if len(slots(tagged)) > 1:
+            self.crossing.append(record)
 
     def names(self):
         """The names of the scripts called, sorted, each once."""

@@ -202,6 +202,6 @@ class TestRunPipeline(TestBase):
         assert round_trips.names() == [["EVALSHA", "GET"]], "no SCRIPT EXISTS first"
         client.script_flush()
         round_trips.clear()
-        assert run_pipeline(client, queue)[1] == b"3", "NOSCRIPT: loaded, then run once more"
-        assert ["SCRIPT"] in round_trips.names()
+        assert run_pipeline(client, queue)[1] == b"3", "NOSCRIPT: run once more, whole"
+        assert round_trips.names() == [["EVALSHA", "GET"], ["EVAL", "GET"]], "no flush between"
         assert client.script_exists(hit.sha) == [True]
