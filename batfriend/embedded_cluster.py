@@ -75,6 +75,8 @@ class ClusterNode:
                 *("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"),
                 *("--cluster-node-timeout", str(self._node_timeout_ms)),
                 *("--cluster-replica-validity-factor", "0"),
+                # A failed primary's slots stop; the others go on serving meanwhile.
+                *("--cluster-require-full-coverage", "no"),
             ],
             stdin=subprocess.DEVNULL,
         )

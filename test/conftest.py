@@ -122,6 +122,18 @@ def redis_cluster(tmp_path_factory):
 
 
 @pytest.fixture
+def on_cluster_app(redis_cluster, monkeypatch):
+    """The app's Redis is ``redis_cluster`` for this test (emptied first); its client."""
+    monkeypatch.setattr(settings, "REDIS_URL", redis_cluster.url)
+    databases.reset()
+    client = databases.get_redis("msg:")
+    client.flushdb()
+    yield client
+    monkeypatch.undo()
+    databases.reset()
+
+
+@pytest.fixture
 def signup(client):
     """Register and log in an agent through the API; return its Authorization headers."""
 

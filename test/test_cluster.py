@@ -15,15 +15,8 @@ HIT = "rate_limiter_hit"
 
 
 @pytest.fixture
-def cluster_client(redis_cluster, monkeypatch):
-    """The cluster as the app's default Redis for this test; handles reset before and after."""
-    monkeypatch.setattr(config, "REDIS_URL", redis_cluster.url)
-    databases.reset()
-    client = databases.get_redis("rate:")
-    client.flushdb()
-    yield client
-    monkeypatch.undo()
-    databases.reset()
+def cluster_client(on_cluster_app):
+    return on_cluster_app
 
 
 def node_clients(redis_cluster):
