@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 import redis
 
-from batfriend.embedded import redis_server_binary
+from batfriend.embedded import redis_server_binary, stop_process
 
 SLOTS = 16384
 BUS_OFFSET = 10000  # Redis's cluster bus listens on port + 10000
@@ -98,15 +98,7 @@ class ClusterNode:
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 10 s) and wait for it to exit."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process)
         self._process = None
 
 

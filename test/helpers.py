@@ -129,3 +129,21 @@ def inbox_ids(owner):
         member.decode()
         for member in databases.get_redis("msg:").zrange(MsgKeys.inbox(owner), 0, -1)
     }
+
+
+class Threads:
+    """Load threads (``self._threads``) started on entry; on exit ``_stop`` is set and they join."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._threads = []
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)

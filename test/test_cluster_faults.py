@@ -21,7 +21,7 @@ from batfriend.embedded_cluster import EmbeddedCluster
 from batfriend.friends import Friends
 from batfriend.keys import BUCKETS, AgentKeys, MsgKeys, bucket_of, tag
 from batfriend.messages import Messages
-from helpers import wait_until
+from helpers import Threads, wait_until
 
 pytestmark = pytest.mark.slow  # starts clusters and load threads
 
@@ -82,16 +82,16 @@ def move_slot(redis_cluster, slot, target_port):
         target.close()
 
 
-class Load:
+class Load(Threads):
     """Threads sending messages between pairs and reading inboxes until stopped."""
 
     def __init__(self, pairs, read=True):
+        super().__init__()
         self.pairs = pairs
         self.acknowledged = {pair: [] for pair in pairs}
         self.errors = {pair: [] for pair in pairs}  # (when, error)
         self.pages = 0
         self.bad_pages = []
-        self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._send, args=(p,)) for p in pairs]
         if read:
             self._threads += [threading.Thread(target=self._read, args=(p,)) for p in pairs]
@@ -122,16 +122,6 @@ class Load:
             if ids != sorted(ids, reverse=True) or unread < len(ids):
                 self.bad_pages.append(ids)
             self.pages += 1
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
 
     def check_delivered_once(self):
         """Every acknowledged message is in its inbox, once, unread; nothing else is."""
