@@ -1,6 +1,7 @@
 """Redis Cluster plumbing on a real private cluster: the fixture, clients, pipelines, config."""
 
 import os
+import time
 
 import pytest
 from redis.cluster import RedisCluster
@@ -8,7 +9,12 @@ from redis.crc import key_slot
 
 from base_test import TestBase
 from batfriend import config, databases
+from batfriend.archiver import Archiver
+from batfriend.durability import is_volatile
 from batfriend.embedded_cluster import SLOTS
+from batfriend.keys import BUCKETS, DELIVERY
+from batfriend.messages import Messages
+from batfriend.passes import Delivery
 from batfriend.scripts import get_script, run_pipeline
 
 HIT = "rate_limiter_hit"
@@ -66,6 +72,9 @@ class TestClusterClient(TestBase):
             os._exit(0)
         os.waitpid(pid, 0)
         assert os.read(read, 1) == b"1"
+
+    def test_a_cluster_without_replicas_or_persistence_is_volatile(self, cluster_client):
+        assert is_volatile(cluster_client) is True
 
     def test_keys_land_on_the_primary_of_their_slot(self, cluster_client, redis_cluster):
         nodes = node_clients(redis_cluster)
@@ -145,3 +154,38 @@ class TestClusterConfig:
         assert config.split_group({"msg:": "redis://a"}, groups) == groups[0]
         assert config.split_group({"msg:": "a", "work:": "b"}, groups) == groups[0]
         assert config.split_group({"work:delivery:": "redis://b"}, groups) == groups[0]
+
+
+class TestWavesOnTheCluster(TestBase):
+    """Round trips and waves per operation on a real 3-master cluster."""
+
+    def test_send_page_and_scheduled_send(self, on_cluster_app, befriend, round_trips):
+        befriend("alice", "bob")
+        inbox = Messages("bob")
+        inbox.send("alice", "warm up")  # the client learns slots and loads scripts
+        inbox.page()
+        round_trips.clear()
+        inbox.send("alice", "hi")
+        assert round_trips.names() == [["EVALSHA"], ["EVALSHA"]], "reserve, then deliver"
+        round_trips.clear()
+        inbox.page()
+        assert round_trips.names() == [["EVALSHA"]]
+        round_trips.clear()
+        inbox.send("alice", "later", deliver_at=time.time() + 60)
+        assert round_trips.names() == [["EVALSHA"]], "record and item in the reservation"
+
+    def test_a_delivery_pass_claims_every_bucket_in_one_wave(self, on_cluster_app, round_trips):
+        Delivery({DELIVERY: lambda payload: None}).run(budget=5)  # warm up
+        round_trips.clear()
+        assert Delivery({DELIVERY: lambda payload: None}).run(budget=5) == 0
+        assert round_trips.trips_in_waves == [3], "256 claims: one write per primary"
+        assert round_trips.names() == [["EVALSHA"] * BUCKETS]
+
+    def test_an_archive_pass_with_nothing_due_reads_every_index_in_two_waves(
+        self, on_cluster_app, round_trips
+    ):
+        Archiver().archive_pass()
+        round_trips.clear()
+        assert Archiver().archive_pass() == 0
+        assert round_trips.trips_in_waves == [3, 3]
+        assert round_trips.names() == [["ZRANGEBYSCORE"] * BUCKETS, ["ZRANGE"] * BUCKETS]

@@ -17,6 +17,7 @@ from redis.crc import key_slot
 from base_test import TEST_REDIS_URLS, TestBase
 from batfriend import config, databases
 from batfriend.agent import Agent
+from batfriend.durability import is_volatile
 from batfriend.embedded_cluster import EmbeddedCluster
 from batfriend.friends import Friends
 from batfriend.keys import BUCKETS, AgentKeys, MsgKeys, bucket_of, tag
@@ -244,6 +245,7 @@ def failover_cluster(tmp_path, monkeypatch):
 
 class TestFailover(TestBase):
     def test_kill_9_of_a_master_under_load(self, failover_cluster):
+        assert not is_volatile(databases.get_redis("msg:")), "every primary has a replica"
         masters = primaries(failover_cluster)
         by_port = {node.port: node for node in failover_cluster.nodes}
         killed = sorted(masters)[0]
