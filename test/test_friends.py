@@ -3,9 +3,17 @@ import threading
 import pytest
 
 from base_test import TestBase
+from batfriend import friends as friends_module
 from batfriend.agent import Agent
 from batfriend.errors import BadRequest, Conflict, NotFound, TooManyRequests
-from batfriend.friends import MAX_FRIENDS, MAX_PENDING_REQUESTS, Friends, FriendsSnapshot
+from batfriend.friends import (
+    MAX_FRIENDS,
+    MAX_PENDING_REQUESTS,
+    REPAIR_DELAY,
+    Friends,
+    FriendsSnapshot,
+)
+from batfriend.passes import Delivery
 
 
 def register(*names):
@@ -107,6 +115,38 @@ class TestFriends(TestBase):
             ]
             assert alice.friends[0][1] == bob.friends[0][1]
             assert alice.incoming == alice.outgoing == bob.incoming == bob.outgoing == ()
+
+    def test_a_change_cut_off_after_its_first_side_is_repaired_by_the_watcher(self, monkeypatch):
+        def crash(*args):
+            raise RuntimeError("the process died between the two steps")
+
+        Friends("alice").request("bob", now=1000.0)
+        with monkeypatch.context() as patched:
+            patched.setattr(friends_module, "apply_side", crash)
+            with pytest.raises(RuntimeError):
+                Friends("bob").accept("alice", now=1001.0)
+        assert [n for n, _ in Friends("bob").view().friends] == ["alice"]
+        assert Friends("alice").view().friends == () and Friends("alice").view().outgoing == (
+            "bob",
+        )
+        assert Delivery().run(budget=5, now=1001.0 + REPAIR_DELAY - 1) == 0, "not due yet"
+        assert Delivery().run(budget=5, now=1001.0 + REPAIR_DELAY) == 1
+        alice, bob = Friends("alice").view(), Friends("bob").view()
+        assert alice.friends == (("bob", 1001.0),) and bob.friends == (("alice", 1001.0),)
+        assert alice.outgoing == alice.incoming == bob.outgoing == bob.incoming == ()
+
+    def test_a_late_repair_never_undoes_a_later_change(self, monkeypatch):
+        def crash(*args):
+            raise RuntimeError("the process died between the two steps")
+
+        Friends("alice").request("bob", now=1000.0)
+        with monkeypatch.context() as patched:
+            patched.setattr(friends_module, "apply_side", crash)
+            with pytest.raises(RuntimeError):
+                Friends("bob").accept("alice", now=1001.0)  # alice's side never heard of it
+        Friends("alice").remove("bob", now=1002.0)  # later, from alice: both sides now none
+        assert Delivery().run(budget=5, now=1001.0 + REPAIR_DELAY) == 1  # the accept's, late
+        assert Friends("alice").view() == Friends("bob").view() == FriendsSnapshot((), (), ())
 
     def test_snapshot_round_trips(self):
         snapshot = FriendsSnapshot((("bob", 3.5),), ("carol",), ("dave",))
