@@ -21,6 +21,18 @@ def register(*names):
         Agent(name).register("correct horse battery")
 
 
+def accept_cut_off(monkeypatch, me, other, now):
+    """``me`` accepts ``other``, and the process dies after ``me``'s side changed."""
+
+    def crash(*args):
+        raise RuntimeError("the process died between the two steps")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(friends_module, "apply_side", crash)
+        with pytest.raises(RuntimeError):
+            Friends(me).accept(other, now=now)
+
+
 class TestFriends(TestBase):
     def setUp(self):
         super().setUp()
@@ -117,14 +129,8 @@ class TestFriends(TestBase):
             assert alice.incoming == alice.outgoing == bob.incoming == bob.outgoing == ()
 
     def test_a_change_cut_off_after_its_first_side_is_repaired_by_the_watcher(self, monkeypatch):
-        def crash(*args):
-            raise RuntimeError("the process died between the two steps")
-
         Friends("alice").request("bob", now=1000.0)
-        with monkeypatch.context() as patched:
-            patched.setattr(friends_module, "apply_side", crash)
-            with pytest.raises(RuntimeError):
-                Friends("bob").accept("alice", now=1001.0)
+        accept_cut_off(monkeypatch, "bob", "alice", 1001.0)
         assert [n for n, _ in Friends("bob").view().friends] == ["alice"]
         assert Friends("alice").view().friends == () and Friends("alice").view().outgoing == (
             "bob",
@@ -136,14 +142,8 @@ class TestFriends(TestBase):
         assert alice.outgoing == alice.incoming == bob.outgoing == bob.incoming == ()
 
     def test_a_late_repair_never_undoes_a_later_change(self, monkeypatch):
-        def crash(*args):
-            raise RuntimeError("the process died between the two steps")
-
         Friends("alice").request("bob", now=1000.0)
-        with monkeypatch.context() as patched:
-            patched.setattr(friends_module, "apply_side", crash)
-            with pytest.raises(RuntimeError):
-                Friends("bob").accept("alice", now=1001.0)  # alice's side never heard of it
+        accept_cut_off(monkeypatch, "bob", "alice", 1001.0)  # alice's side never heard of it
         Friends("alice").remove("bob", now=1002.0)  # later, from alice: both sides now none
         assert Delivery().run(budget=5, now=1001.0 + REPAIR_DELAY) == 1  # the accept's, late
         assert Friends("alice").view() == Friends("bob").view() == FriendsSnapshot((), (), ())
