@@ -4,7 +4,7 @@ from redis import Redis
 
 from batfriend.agent import SNAPSHOT_FIELDS, AgentSnapshot, snapshot_from_fields
 from batfriend.databases import get_redis
-from batfriend.keys import AgentKeys
+from batfriend.keys import AgentKeys, bucket_of
 
 
 class Agency:
@@ -15,7 +15,7 @@ class Agency:
 
     def exists(self, username: str) -> bool:
         """Return whether an agent named ``username`` is registered."""
-        return self._redis.zscore(AgentKeys.index(), username) is not None
+        return self._redis.zscore(AgentKeys.index(bucket_of(username)), username) is not None
 
     def view_many(self, usernames: list[str]) -> dict[str, AgentSnapshot]:
         """Return the snapshots of the agents that exist among ``usernames``, in one round trip."""

@@ -10,7 +10,7 @@ from redis import Redis
 
 from batfriend.databases import get_redis
 from batfriend.errors import Conflict, NotFound
-from batfriend.keys import AgentKeys
+from batfriend.keys import AgentKeys, bucket_of
 from batfriend.passwords import hash_password, verify_password
 from batfriend.scripts import get_script
 from batfriend.session import Session, read_along
@@ -77,7 +77,7 @@ SNAPSHOT_FIELDS = ("username", "display_name", "created_at")
 
 
 class Agent:
-    """One account, stored as the hash ``agent:<username>``."""
+    """One account, stored as the hash ``AgentKeys.agent(username)``."""
 
     def __init__(self, username: str) -> None:
         if type(username) is not str:
@@ -93,7 +93,7 @@ class Agent:
         created_at = time.time() if now is None else now
         shown = display_name or self._username
         created = self._register(
-            keys=[AgentKeys.agent(self._username), AgentKeys.index()],
+            keys=[AgentKeys.agent(self._username), AgentKeys.index(bucket_of(self._username))],
             args=[self._username, shown, hash_password(password), repr(created_at)],
         )
         if not created:

@@ -7,10 +7,14 @@ deployment fails at start-up instead of on the first request.
 
 import os
 import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 
+from batfriend.keys import SHARED_SLOTS
 from batfriend.redaction import redact_url
 
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -71,11 +75,41 @@ def _flag(name: str) -> bool:
     return value in ("1", "true", "yes")
 
 
+def longest_prefix(name: str, prefixes: Iterable[str]) -> str | None:
+    """Return the longest of ``prefixes`` that ``name`` starts with, or None."""
+    matches = [prefix for prefix in prefixes if name.startswith(prefix)]
+    return max(matches, key=len) if matches else None
+
+
+def is_cluster_url(url: str) -> bool:
+    """Whether ``url`` names a Redis Cluster (``redis+cluster://``, ``rediss+cluster://``)."""
+    return url.startswith(CLUSTER_SCHEMES)
+
+
 def _redis_url(name: str, value: str | None) -> str | None:
-    """Return a Redis URL after checking its scheme."""
-    if value is not None and not value.startswith(_REDIS_SCHEMES):
-        raise ConfigError(name, value, "a redis://, rediss:// or unix:// URL")
+    """Return a Redis URL after checking its scheme (and, for a cluster, its database)."""
+    if value is None:
+        return value
+    if not value.startswith(_REDIS_SCHEMES):
+        raise ConfigError(
+            name, value, "a redis://, rediss://, unix://, redis+cluster:// or rediss+cluster:// URL"
+        )
+    if is_cluster_url(value) and urlsplit(value).path.strip("/") not in ("", "0"):
+        raise ConfigError(name, value, "database 0 (a Redis Cluster has no other)")
     return value
+
+
+def split_group(shards: dict[str, str], groups: Iterable[Iterable[str]]) -> tuple[str, ...] | None:
+    """Return the first group of families that ``shards`` sends to more than one Redis, or None.
+
+    A family goes to its longest matching shard prefix, else to ``REDIS_URL`` (None here).
+    """
+    for group in groups:
+        group = tuple(group)
+        targets = {shards.get(longest_prefix(family, shards) or "") for family in group}
+        if len(targets) > 1:
+            return group
+    return None
 
 
 def _shards(name: str) -> dict[str, str]:
@@ -93,6 +127,9 @@ def _shards(name: str) -> dict[str, str]:
         shards[prefix] = _redis_url(name, url.strip()) or ""
         if not shards[prefix]:
             raise ConfigError(name, value, "a Redis URL after every prefix=")
+    split = split_group(shards, SHARED_SLOTS)
+    if split:
+        raise ConfigError(name, value, f"{' and '.join(split)} on one Redis (scripts use both)")
     return shards
 
 
@@ -134,6 +171,7 @@ LOG_LEVEL: str = _log_level("LOG_LEVEL")
 LOG_FORMAT: str = _text("LOG_FORMAT", "%(asctime)s %(levelname)s %(name)s: %(message)s") or ""
 NEW_RELIC_LICENSE_KEY: str | None = _text("NEW_RELIC_LICENSE_KEY")
 NEW_RELIC_CONFIG_FILE: str | None = _text("NEW_RELIC_CONFIG_FILE")
+BATFRIEND_TEST_CLUSTER: bool = _flag("BATFRIEND_TEST_CLUSTER")
 BATFRIEND_TEST_REDIS_URL: str | None = _redis_url(
     "BATFRIEND_TEST_REDIS_URL", _text("BATFRIEND_TEST_REDIS_URL")
 )

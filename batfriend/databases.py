@@ -8,14 +8,15 @@ between processes. Tests may monkeypatch either function.
 import logging
 import os
 import threading
-from collections.abc import Iterable
 
 import redis
 import sqlalchemy
 from redis.backoff import ConstantBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 from batfriend import config
+from batfriend.config import is_cluster_url, longest_prefix
 from batfriend.embedded import socket_url
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,14 @@ SQL_DOWN = (
     sqlalchemy.exc.TimeoutError,
 )
 # What a call raises when a database is unreachable or too slow: the API answers 503,
-# the watcher backs off and tries again.
-DATABASE_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, *SQL_DOWN)
+# the watcher backs off and tries again. A cluster that has lost a slot's primary, and not yet
+# promoted its replica, answers CLUSTERDOWN.
+DATABASE_DOWN = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ClusterDownError,
+    *SQL_DOWN,
+)
 # Any other error Redis answers (out of memory, read-only replica, loading, busy): the API
 # answers 503 with Retry-After; REDIS_OUT_OF_MEMORY is the one logged as such.
 REDIS_REFUSED = redis.exceptions.RedisError
@@ -39,7 +46,7 @@ _FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/0"
 _lock = threading.Lock()
 _pid = os.getpid()
 _default_redis_url: str | None = None
-_redis_clients: dict[str, redis.Redis] = {}
+_redis_clients: dict[str, redis.Redis | RedisCluster] = {}
 _engines: dict[str, sqlalchemy.Engine] = {}
 
 
@@ -74,12 +81,6 @@ def default_redis_url() -> str:
     return _default_redis_url
 
 
-def longest_prefix(name: str, prefixes: Iterable[str]) -> str | None:
-    """Return the longest of ``prefixes`` that ``name`` starts with, or None."""
-    matches = [prefix for prefix in prefixes if name.startswith(prefix)]
-    return max(matches, key=len) if matches else None
-
-
 def redis_url_for(prefix: str) -> str:
     """Return the URL serving a key family: the longest matching shard prefix wins."""
     shard = longest_prefix(prefix, config.BATFRIEND_REDIS_SHARDS)
@@ -102,25 +103,41 @@ def _forget_after_fork() -> None:
         _engines.clear()
 
 
-def redis_client(url: str) -> redis.Redis:
-    """Return this process's client for one Redis URL, creating it on first use."""
+def _create_redis(url: str) -> redis.Redis | RedisCluster:
+    """Create a client with short timeouts and one quick retry, so a dead Redis is a quick 503.
+
+    A cluster URL (``redis+cluster://host:port``) gives a ``RedisCluster`` that learns the
+    slot map from that node; its retries also refresh the map, which carries it over a failover.
+    """
+    timeout = config.BATFRIEND_REDIS_TIMEOUT
+    options = {
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout * 2,
+        "health_check_interval": 30,
+    }
+    if is_cluster_url(url):
+        return RedisCluster.from_url(
+            url.replace("+cluster://", "://", 1),
+            retry=Retry(ConstantBackoff(0.25), retries=3),
+            **options,
+        )
+    return redis.Redis.from_url(url, retry=Retry(ConstantBackoff(0.05), retries=1), **options)
+
+
+def redis_client(url: str) -> redis.Redis | RedisCluster:
+    """Return this process's client for one Redis URL, creating it on first use.
+
+    For a cluster URL that is a ``redis.cluster.RedisCluster``, which has the same commands.
+    """
     with _lock:
         _forget_after_fork()
         client = _redis_clients.get(url)
         if client is None:
-            timeout = config.BATFRIEND_REDIS_TIMEOUT
-            client = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=timeout,
-                socket_timeout=timeout * 2,
-                retry=Retry(ConstantBackoff(0.05), retries=1),
-                health_check_interval=30,
-            )
-            _redis_clients[url] = client
+            client = _redis_clients[url] = _create_redis(url)
         return client
 
 
-def get_redis(prefix: str) -> redis.Redis:
+def get_redis(prefix: str) -> redis.Redis | RedisCluster:
     """Return the Redis client for keys starting with ``prefix``."""
     return redis_client(redis_url_for(prefix))
 

@@ -9,14 +9,20 @@ and only AOF or a replica counts.
 import logging
 
 import redis
+from redis.cluster import RedisCluster
 
 from batfriend.databases import redis_client, redis_urls
 
 logger = logging.getLogger(__name__)
 
 
-def is_volatile(client: redis.Redis) -> bool:
-    """Return whether ``client``'s Redis has neither AOF, nor RDB save points, nor a replica."""
+def is_volatile(client: redis.Redis | RedisCluster) -> bool:
+    """Return whether ``client``'s Redis has neither AOF, nor RDB save points, nor a replica.
+
+    A cluster is volatile when any of its primaries is.
+    """
+    if isinstance(client, RedisCluster):
+        return any(is_volatile(node.redis_connection) for node in client.get_primaries())
     if client.info("persistence").get("aof_enabled"):
         return False
     replication = client.info("replication")

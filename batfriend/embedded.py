@@ -52,6 +52,18 @@ def socket_url(data_dir: str) -> str:
     return f"unix://{os.path.join(os.path.abspath(data_dir), SOCKET_FILE)}?db=0"
 
 
+def stop_process(process: subprocess.Popen | None) -> None:
+    """SIGTERM ``process`` if it runs, SIGKILL it after 10 s, and wait for it to exit."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class EmbeddedRedis:
     """One redis-server process on a unix socket in ``data_dir``, keeping its data there."""
 
@@ -136,13 +148,5 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         """Stop the server (saving its data when persistent) and wait for it to exit."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process)
         self._process = None

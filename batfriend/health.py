@@ -3,7 +3,8 @@
 ``GET /status`` only proves the process answers; readiness asks every Redis
 the app uses (the default one and each shard) whether it accepts writes (an
 empty SETRANGE, which changes nothing but is refused when Redis is out of
-memory or a read-only replica) and the SQL database for ``SELECT 1``. Each
+memory or a read-only replica; on a cluster, one on every primary) and the SQL
+database for ``SELECT 1``. Each
 check is bounded by the clients' own timeouts (``BATFRIEND_REDIS_TIMEOUT`` for
 Redis, ``BATFRIEND_SQL_TIMEOUT`` for SQL).
 """
@@ -13,8 +14,10 @@ import logging
 import redis
 import sqlalchemy
 import sqlalchemy.exc
+from redis.cluster import RedisCluster
 
 from batfriend.databases import get_engine, redis_client, redis_urls
+from batfriend.keys import BUCKETS, tag
 from batfriend.redaction import redact_url
 
 logger = logging.getLogger(__name__)
@@ -22,6 +25,17 @@ OK = "ok"
 DOWN = "down"
 # Never written: SETRANGE with an empty value neither creates nor changes a key.
 PROBE_KEY = "health:write-probe"
+
+
+def probe_keys(client: redis.Redis | RedisCluster) -> list[str]:
+    """The write probe's keys: one, or on a cluster one per primary (a bucket's tag it serves)."""
+    if not isinstance(client, RedisCluster):
+        return [PROBE_KEY]
+    by_node: dict[str, str] = {}
+    for bucket in range(BUCKETS):
+        key = f"{PROBE_KEY}:{tag(bucket)}"
+        by_node.setdefault(client.get_node_from_key(key).name, key)
+    return list(by_node.values())
 
 
 class Health:
@@ -36,11 +50,12 @@ class Health:
     def _redis_state(self) -> str:
         for url, client in self._redis_clients.items():
             try:
-                client.setrange(PROBE_KEY, 0, "")
+                for key in probe_keys(client):
+                    client.setrange(key, 0, "")
             except redis.exceptions.ResponseError as error:
                 if str(error).startswith("WRONGTYPE"):
                     continue
-                logger.warning("readiness: Redis %s refuses writes: %s", url, error)
+                logger.warning("readiness: Redis %s refuses writes: %s", redact_url(url), error)
                 return DOWN
             except redis.RedisError as error:
                 logger.warning("readiness: Redis %s is down: %s", redact_url(url), error)

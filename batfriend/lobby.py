@@ -28,10 +28,10 @@ from batfriend.archive.boundary import (
 from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound
-from batfriend.keys import LobbyKeys
+from batfriend.keys import BUCKETS, LobbyKeys, bucket_of
 from batfriend.message import Message, load_page, message_millisecond, newest_first_bound
 from batfriend.messages import Messages
-from batfriend.scripts import get_script
+from batfriend.scripts import get_script, run_pipeline
 
 HISTORY_CAP = 1000
 ONLINE_WINDOW = 60.0
@@ -171,7 +171,7 @@ class Lobby:
                 LobbyKeys.members(self._name),
                 LobbyKeys.history(self._name),
                 LobbyKeys.bodies(self._name),
-                LobbyKeys.overflowing(),
+                LobbyKeys.overflowing(bucket_of(self._name)),
             ],
             args=[
                 username,
@@ -234,18 +234,27 @@ class Lobby:
     def archivable(cls, history_cap: int, limit: int, lobbies: int = 100) -> list[Message]:
         """Return up to ``limit`` of the oldest messages past ``history_cap``, lobby by lobby.
 
-        For the archiver: three round trips, whatever the number of lobbies. A
+        For the archiver: three waves, whatever the number of lobbies (the first reads
+        every bucket's flags; one wave is a round trip per Redis or cluster node). A
         flagged lobby back within its cap is unflagged on the way.
         """
         redis = get_redis(LobbyKeys.PREFIX)
-        names = [name.decode() for name in redis.zrange(LobbyKeys.overflowing(), 0, lobbies - 1)]
+
+        def flagged(pipeline: Pipeline) -> None:
+            for bucket in range(BUCKETS):
+                pipeline.zrange(LobbyKeys.overflowing(bucket), 0, lobbies - 1)
+
+        names = [name.decode() for names in run_pipeline(redis, flagged) for name in names]
+        names = names[:lobbies]
         if not names:
             return []
-        pipeline = redis.pipeline(transaction=True)
-        for name in names:
-            pipeline.zcard(LobbyKeys.history(name))
-            pipeline.zrange(LobbyKeys.history(name), 0, limit - 1)
-        replies = pipeline.execute()
+
+        def histories(pipeline: Pipeline) -> None:
+            for name in names:
+                pipeline.zcard(LobbyKeys.history(name))
+                pipeline.zrange(LobbyKeys.history(name), 0, limit - 1)
+
+        replies = run_pipeline(redis, histories)
         candidates = [
             ids[: max(0, count - history_cap)]
             for count, ids in zip(replies[::2], replies[1::2], strict=True)
@@ -276,7 +285,7 @@ def _queue_forget(
             LobbyKeys.info(name),
             LobbyKeys.history(name),
             LobbyKeys.bodies(name),
-            LobbyKeys.overflowing(),
+            LobbyKeys.overflowing(bucket_of(name)),
         ],
         args=[name, history_cap, newest, *ids],
         client=pipeline,
@@ -288,7 +297,7 @@ def prune_idle_members(keys: list[str], now: float | None = None, idle: float = 
 
     Presence is membership (the members ZSET is scored by last seen), so an idle
     member leaves the lobby and joins again to come back. Only members keys are pruned:
-    the others (info, history, the archiver's ``lobby:_overflowing``, also scored by
+    the others (info, history, the archiver's ``lobby:_overflowing:<tag>``, also scored by
     time) are left alone. Returns how many were dropped.
     """
     members = [key for key in keys if key.endswith(LobbyKeys.MEMBERS_SUFFIX)]

@@ -31,7 +31,7 @@ from batfriend.archive.boundary import (
 from batfriend.archive.store import Archive
 from batfriend.databases import get_redis
 from batfriend.errors import SESSION_GONE, Forbidden, NotFound, TooManyRequests, Unauthorized
-from batfriend.keys import MsgKeys
+from batfriend.keys import BUCKETS, MsgKeys, bucket_of
 from batfriend.message import (
     Message,
     load_page,
@@ -40,8 +40,8 @@ from batfriend.message import (
     newest_first_bound,
     page_json,
 )
-from batfriend.scheduled import ScheduledMessages, read_delivery_payload
-from batfriend.scripts import get_script, lazy_script
+from batfriend.scheduled import delivery_payload, read_delivery_payload, waiting_keys
+from batfriend.scripts import get_script, lazy_script, run_pipeline
 from batfriend.session import Session, read_along
 
 SEND_WINDOW = 60.0
@@ -64,8 +64,8 @@ class Messages:
         self._send_limit = limit
 
     # Scripts and the archive are built on first use: a request needs one or two of them.
+    _reserve = lazy_script("messages_reserve")
     _deliver = lazy_script("messages_deliver")
-    _deliver_scheduled = lazy_script("messages_deliver_scheduled")
     _page = lazy_script("messages_page")
     _send_log_hit = lazy_script("send_log_hit")
 
@@ -80,6 +80,14 @@ class Messages:
             MsgKeys.unread(self._owner),
         ]
 
+    def _delivery_keys(self) -> list[str]:
+        """The keys of messages_deliver.lua: the inbox's, its bucket's index, its friends."""
+        return [
+            *self._inbox_keys(),
+            MsgKeys.archive_due(bucket_of(self._owner)),
+            MsgKeys.friends(self._owner),
+        ]
+
     def send(
         self,
         sender: str,
@@ -88,43 +96,39 @@ class Messages:
         now: float | None = None,
         session: Session | None = None,
     ) -> Message:
-        """Send ``body`` from ``sender`` to this inbox in one atomic step; friends only.
+        """Send ``body`` from ``sender`` to this inbox; friends only, within the send limit.
 
-        A future ``deliver_at`` makes it wait for then (checked and counted now). With
-        ``sender``'s ``session``, the same step refuses (Unauthorized) if it no longer lives.
+        Two single-slot steps: the send is reserved on the sender's side (its copy of the
+        friendship, its send limit), then delivered on the recipient's (its copy). A future
+        ``deliver_at`` stores the message to wait instead, in the reserving step. With
+        ``sender``'s ``session``, the reservation refuses (Unauthorized) if it no longer lives.
         """
         when = time.time() if now is None else now
         message = Message.compose(sender, body, when, to=self._owner, deliver_at=deliver_at)
-        keys = [
-            *self._inbox_keys(),
-            MsgKeys.archive_due(),
-            MsgKeys.friends(sender),
-            MsgKeys.sent(sender),
-        ]
-        args = [
-            message.id,
-            message.dump_stored(),
-            self._owner,
-            repr(when),
-            self._send_limit,
-            repr(SEND_WINDOW),
-        ]
+        keys = [MsgKeys.friends(sender), MsgKeys.sent(sender)]
+        args = [message.id, self._owner, repr(when), self._send_limit, repr(SEND_WINDOW), ""]
+        if message.deliver_at > message.sent_at:
+            keys += waiting_keys(sender, message.id)
+            args += [message.dump_stored(), repr(message.deliver_at), delivery_payload(message)]
         session_key = None if session is None else session.guard(self._redis)
         if session_key is not None:
             keys.append(session_key)
-            args.append(sender)
-        if message.deliver_at > message.sent_at:
-            outcome, retry_ms = ScheduledMessages().hold(message, self._deliver, keys, args)
-        else:
-            outcome, retry_ms = self._deliver(keys=keys, args=args)
-        if outcome == -3:
+            args[5] = sender
+        outcome, retry_ms = self._reserve(keys=keys, args=args)
+        outcome = outcome.decode()
+        if outcome == "session_gone":
             raise Unauthorized(SESSION_GONE)
-        if outcome == -1:
+        if outcome == "rate_limited":
+            raise self._over_limit(retry_ms)
+        if outcome == "reserved":
+            outcome = self._deliver(
+                keys=self._delivery_keys(),
+                args=[message.id, message.dump_stored(), self._owner, sender],
+            ).decode()
+        if outcome == "not_friends":
             if not Agency().exists(self._owner):
                 raise NotFound(f"no agent named {self._owner!r}")
             raise Forbidden(f"you can message only friends; ask {self._owner!r} to be friends")
-        if outcome == -2:
-            raise self._over_limit(retry_ms)
         return message
 
     def _over_limit(self, retry_ms: int) -> TooManyRequests:
@@ -150,27 +154,28 @@ class Messages:
         """Put ``message`` in this inbox unless it is already there; return whether it was added."""
         if message.to != self._owner:
             raise ValueError(f"message {message.id} is not addressed to {self._owner!r}")
-        outcome, _ = self._deliver(
-            keys=[*self._inbox_keys(), MsgKeys.archive_due()],
-            args=[message.id, message.dump_stored(), self._owner],
+        outcome = self._deliver(
+            keys=self._delivery_keys()[:4], args=[message.id, message.dump_stored(), self._owner]
         )
-        return outcome == 1
+        return outcome == b"delivered"
 
-    def deliver_scheduled(self, message_id: str) -> bool:
-        """Move a waiting message into this inbox, once, if sender and owner are still friends.
+    def deliver_scheduled(self, sender: str, message_id: str) -> bool:
+        """Move ``sender``'s waiting message into this inbox, once, if the two are still friends.
 
-        False if it is not waiting (any more), or was dropped because they are not.
+        Three steps, each on one side: read the record (sender's bucket), deliver it
+        (this inbox's bucket; idempotent by id), drop the record. A crash between them
+        leaves the item leased, so it runs again; it changes nothing twice. Returns
+        whether it was delivered now (False: not waiting any more, or not friends).
         """
-        delivered = self._deliver_scheduled(
-            keys=[
-                MsgKeys.scheduled(message_id),
-                *self._inbox_keys(),
-                MsgKeys.archive_due(),
-                MsgKeys.friends(self._owner),
-            ],
-            args=[message_id, self._owner],
+        record = MsgKeys.scheduled(sender, message_id)
+        blob = self._redis.get(record)
+        if blob is None:
+            return False
+        outcome = self._deliver(
+            keys=self._delivery_keys(), args=[message_id, blob, self._owner, sender]
         )
-        return delivered == 1
+        self._redis.delete(record)
+        return outcome == b"delivered"
 
     def deliver_system(self, body: str, once: str, now: float | None = None) -> Message:
         """Deliver ``body`` from the system (no sender), once per outside id ``once``.
@@ -193,7 +198,7 @@ class Messages:
     def _queue_page(self, pipeline: Pipeline, before: str | None, limit: int) -> None:
         """Queue the page script's call (for ``page_json``) on ``pipeline``."""
         self._page(
-            keys=[*self._inbox_keys(), MsgKeys.watermarks()],
+            keys=[*self._inbox_keys(), MsgKeys.watermarks(bucket_of(self._owner))],
             args=[newest_first_bound(before), limit, self._owner],
             client=pipeline,
         )
@@ -201,7 +206,7 @@ class Messages:
     def _fetch_page(self, before: str | None, limit: int) -> list[Any]:
         """Run the page script: ``[unread, ids, blobs, unread flags, watermark]``."""
         return self._page(
-            keys=[*self._inbox_keys(), MsgKeys.watermarks()],
+            keys=[*self._inbox_keys(), MsgKeys.watermarks(bucket_of(self._owner))],
             args=[newest_first_bound(before), limit, self._owner],
         )
 
@@ -274,26 +279,44 @@ class Messages:
     @classmethod
     def oldest_unarchived_at(cls) -> float | None:
         """Return when the oldest message still in any inbox was sent (None: all empty)."""
-        oldest = get_redis(MsgKeys.PREFIX).zrange(MsgKeys.archive_due(), 0, 0, withscores=True)
-        return oldest[0][1] / 1000 if oldest else None
+
+        def read(pipeline: Pipeline) -> None:
+            for bucket in range(BUCKETS):
+                pipeline.zrange(MsgKeys.archive_due(bucket), 0, 0, withscores=True)
+
+        oldest = [first[0][1] for first in run_pipeline(get_redis(MsgKeys.PREFIX), read) if first]
+        return min(oldest) / 1000 if oldest else None
 
     @classmethod
     def archivable(cls, before: float, limit: int, inboxes: int = 100) -> list[Message]:
         """Return up to ``limit`` messages sent before ``before``, from the inboxes due first.
 
-        For the archiver: three round trips, whatever the number of inboxes. An
+        For the archiver: three waves, whatever the number of inboxes (the first reads
+        every bucket's index; a wave is one round trip per Redis or cluster node). An
         inbox the index holds for nothing older is re-scored on the way.
         """
         redis = get_redis(MsgKeys.PREFIX)
         cutoff = math.ceil(before * 1000)
-        due = redis.zrangebyscore(MsgKeys.archive_due(), "-inf", f"({cutoff}", 0, inboxes)
-        if not due:
+
+        def indexes(pipeline: Pipeline) -> None:
+            for bucket in range(BUCKETS):
+                due = MsgKeys.archive_due(bucket)
+                pipeline.zrangebyscore(due, "-inf", f"({cutoff}", 0, inboxes, withscores=True)
+
+        due = sorted(
+            (score, owner.decode())
+            for found in run_pipeline(redis, indexes)
+            for owner, score in found
+        )
+        owners = [owner for _, owner in due[:inboxes]]
+        if not owners:
             return []
-        owners = [owner.decode() for owner in due]
-        pipeline = redis.pipeline(transaction=False)
-        for owner in owners:
-            pipeline.zrangebylex(MsgKeys.inbox(owner), "-", f"({cutoff:013d}", 0, limit)
-        candidates = pipeline.execute()
+
+        def inboxes_before(pipeline: Pipeline) -> None:
+            for owner in owners:
+                pipeline.zrangebylex(MsgKeys.inbox(owner), "-", f"({cutoff:013d}", 0, limit)
+
+        candidates = run_pipeline(redis, inboxes_before)
         forget = get_script(redis, "messages_forget")
         sources = [
             (MsgKeys.bodies(owner), functools.partial(_queue_forget, forget, owner))
@@ -316,8 +339,8 @@ def _queue_forget(forget: Script, owner: str, pipeline: Pipeline, ids: list[str]
         keys=[
             MsgKeys.inbox(owner),
             MsgKeys.bodies(owner),
-            MsgKeys.archive_due(),
-            MsgKeys.watermarks(),
+            MsgKeys.archive_due(bucket_of(owner)),
+            MsgKeys.watermarks(bucket_of(owner)),
         ],
         args=[owner, newest, *ids],
         client=pipeline,
@@ -326,5 +349,5 @@ def _queue_forget(forget: Script, owner: str, pipeline: Pipeline, ids: list[str]
 
 def deliver_due(payload: str) -> None:
     """The delivery worklist's handler: deliver the scheduled message ``payload`` names, once."""
-    message_id, recipient = read_delivery_payload(payload)
-    Messages(recipient).deliver_scheduled(message_id)
+    message_id, recipient, sender = read_delivery_payload(payload)
+    Messages(recipient).deliver_scheduled(sender, message_id)

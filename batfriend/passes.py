@@ -13,18 +13,19 @@ from collections.abc import Callable
 from batfriend import monitoring
 from batfriend.archiver import Archiver
 from batfriend.databases import DATABASE_DOWN
-from batfriend.keys import LobbyKeys, MsgKeys
+from batfriend.friends import repair_link
+from batfriend.keys import DELIVERY, FRIENDS_REPAIR, LobbyKeys, MsgKeys
 from batfriend.lobby import prune_idle_members
 from batfriend.messages import Messages, deliver_due
-from batfriend.scheduled import DELIVERY, requeue_missing
+from batfriend.scheduled import requeue_missing
 from batfriend.sweeper import Repairer, Sweeper
-from batfriend.worklist import WorkItem, Worklist
+from batfriend.worklist import WorkItem, Worklist, claim_wave, complete_wave, pending
 
 # A handler does one item's work, given its payload; it must be idempotent.
 Handler = Callable[[str], None]
 
 # What production runs: worklist name -> handler, key prefix -> repairer.
-HANDLERS: dict[str, Handler] = {DELIVERY: deliver_due}
+HANDLERS: dict[str, Handler] = {DELIVERY: deliver_due, FRIENDS_REPAIR: repair_link}
 REPAIRERS: dict[str, Repairer] = {
     MsgKeys.SCHEDULED: requeue_missing,
     LobbyKeys.PREFIX: prune_idle_members,
@@ -51,7 +52,7 @@ class Delivery:
         max_retry_delay: float = 300.0,
     ) -> None:
         self._handlers = dict(HANDLERS if handlers is None else handlers)
-        self._worklists = {name: Worklist(name, lease, attempts) for name in self._handlers}
+        self._worklists = {name: Worklist.buckets(name, lease, attempts) for name in self._handlers}
         self._batch = batch
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
@@ -71,18 +72,20 @@ class Delivery:
         deadline = time.monotonic() + budget
         claimed_by = dict.fromkeys(self._worklists, 0)
         completed_by = dict.fromkeys(self._worklists, 0)
-        busy = list(self._worklists.values())
+        busy = {name: list(buckets) for name, buckets in self._worklists.items()}
         stop = stopping or threading.Event()
         with monitoring.background_task("deliver"):
             while busy and not stop.is_set():
-                for worklist in list(busy):
-                    claimed = worklist.claim(self._batch, now=now)
-                    claimed_by[worklist.name] += len(claimed)
-                    completed_by[worklist.name] += self._work(worklist, claimed, now)
-                    if len(claimed) < self._batch:
-                        busy.remove(worklist)
+                for name in list(busy):
+                    claimed = claim_wave(busy[name], self._batch, now)
+                    claims = list(zip(busy[name], claimed, strict=True))
+                    claimed_by[name] += sum(len(claimed) for _, claimed in claims)
+                    completed_by[name] += self._work(name, claims, now)
+                    busy[name] = [w for w, claimed in claims if len(claimed) >= self._batch]
+                    if not busy[name]:
+                        del busy[name]
                     if stop.is_set() or time.monotonic() >= deadline:
-                        busy = []
+                        busy = {}
                         break
             self._record_worklists(claimed_by, completed_by)
         return sum(claimed_by.values())
@@ -91,30 +94,33 @@ class Delivery:
         """Report each worklist's depth and this pass's claimed and completed items."""
         if not monitoring.active():
             return
-        for name, worklist in self._worklists.items():
-            depth = worklist.view()["pending"]
-            monitoring.record_worklist(name, depth, claimed_by[name], completed_by[name])
+        for name, buckets in self._worklists.items():
+            monitoring.record_worklist(name, pending(buckets), claimed_by[name], completed_by[name])
 
-    def _work(self, worklist: Worklist, claimed: list[WorkItem], now: float | None) -> int:
+    def _work(
+        self, name: str, claims: list[tuple[Worklist, list[WorkItem]]], now: float | None
+    ) -> int:
         """Hand each claimed item to its handler; complete the successes, fail the failures.
 
-        Returns how many were completed.
+        Returns how many were completed (all of them in one wave at the end).
         """
-        handler = self._handlers[worklist.name]
-        done: list[str] = []
+        handler = self._handlers[name]
+        done: list[tuple[Worklist, list[str]]] = []
         try:
-            for item_id, payload, attempts in claimed:
-                try:
-                    handler(payload)
-                except DATABASE_DOWN:
-                    raise
-                except Exception:
-                    self._fail(worklist, item_id, attempts, now)
-                else:
-                    done.append(item_id)
+            for worklist, claimed in claims:
+                done.append((worklist, []))
+                for item_id, payload, attempts in claimed:
+                    try:
+                        handler(payload)
+                    except DATABASE_DOWN:
+                        raise
+                    except Exception:
+                        self._fail(worklist, item_id, attempts, now)
+                    else:
+                        done[-1][1].append(item_id)
         finally:
-            worklist.complete(done)
-        return len(done)
+            complete_wave(done)
+        return sum(len(ids) for _, ids in done)
 
     def _fail(self, worklist: Worklist, item_id: str, attempts: int, now: float | None) -> None:
         """Log the failure with its traceback and put the item back for a later retry."""

@@ -1,10 +1,10 @@
 """``ScheduledMessages``: messages sent with a future ``deliver_at``, waiting for it.
 
-No script touches both ``msg:`` and ``work:`` (they may live on different
-Redis servers): the send's Lua call writes the record and the worklist item is
-added beside it; the sweep re-queues a record whose item is missing. A
-postponement moves the item first (refused once claimed); an expedition
-changes the record first.
+A waiting message's record and its delivery item live in its sender's bucket
+(one slot on a cluster), written by the send's one Lua call (messages_reserve.lua;
+``msg:`` and ``work:delivery:`` must share a Redis); the sweep re-queues a record
+whose item went missing all the same. A postponement moves the item first
+(refused once claimed); an expedition changes the record first.
 """
 
 import dataclasses
@@ -14,31 +14,38 @@ import time
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.commands.core import Script
 
 from batfriend.databases import get_redis
 from batfriend.errors import NotFound
-from batfriend.keys import MsgKeys
+from batfriend.keys import DELIVERY, MsgKeys, WorkKeys, bucket_of
 from batfriend.message import Message
 from batfriend.scripts import get_script, run_pipeline
 from batfriend.worklist import Worklist
-
-DELIVERY = "delivery"
 
 logger = logging.getLogger(__name__)
 
 
 def delivery_payload(message: Message) -> str:
-    """Return the delivery worklist payload of ``message``: its id and recipient, as JSON."""
-    return json.dumps([message.id, message.to])
+    """Return the delivery worklist payload of ``message``: id, recipient and sender, as JSON."""
+    return json.dumps([message.id, message.to, message.sender])
 
 
-def read_delivery_payload(payload: str) -> tuple[str, str]:
-    """Return ``(message id, recipient)`` from a delivery payload; ValueError if malformed."""
+def read_delivery_payload(payload: str) -> tuple[str, str, str]:
+    """Return ``(message id, recipient, sender)`` from a delivery payload; ValueError if not."""
     fields = json.loads(payload)
-    if type(fields) is not list or len(fields) != 2 or not all(type(f) is str for f in fields):
-        raise ValueError(f"a delivery payload is [message id, recipient], not {payload!r}")
-    return fields[0], fields[1]
+    if type(fields) is not list or len(fields) != 3 or not all(type(f) is str for f in fields):
+        raise ValueError(f"a delivery payload is [message id, recipient, sender], not {payload!r}")
+    return fields[0], fields[1], fields[2]
+
+
+def waiting_keys(sender: str, message_id: str) -> list[str]:
+    """The keys a scheduled send writes besides the send log: record, item's due and payload."""
+    bucket = bucket_of(sender)
+    return [
+        MsgKeys.scheduled(sender, message_id),
+        WorkKeys.due(DELIVERY, bucket),
+        WorkKeys.payloads(DELIVERY, bucket),
+    ]
 
 
 class ScheduledMessages:
@@ -46,37 +53,17 @@ class ScheduledMessages:
 
     def __init__(self) -> None:
         self._redis: Redis = get_redis(MsgKeys.PREFIX)
-        self._worklist = Worklist(DELIVERY)
         self._replace = get_script(self._redis, "scheduled_replace")
 
-    def _item(self, message: Message) -> tuple[str, str, float]:
+    @staticmethod
+    def _worklist(sender: str) -> Worklist:
+        """The bucket of the delivery worklist that holds ``sender``'s waiting messages."""
+        return Worklist(DELIVERY, bucket=bucket_of(sender))
+
+    @staticmethod
+    def _item(message: Message) -> tuple[str, str, float]:
         """Return the delivery worklist item of ``message``."""
         return message.id, delivery_payload(message), message.deliver_at
-
-    def hold(self, message: Message, send: Script, keys: list[str], args: list) -> list[int]:
-        """Run the send script ``send`` so it stores ``message`` to wait; queue its delivery.
-
-        ``keys`` and ``args`` are a send's (messages_deliver.lua); the record's key is
-        added here. Returns the script's answer. One round trip, one MULTI/EXEC, when
-        ``msg:`` and ``work:`` share a Redis: out of memory refuses both or neither; a
-        refused send takes its worklist item back.
-        """
-        keys = [*keys[:6], MsgKeys.scheduled(message.id), *keys[6:]]  # before a session key
-        item = [self._item(message)]
-        if not self._worklist.uses(self._redis):
-            outcome = send(keys=keys, args=args)
-            if outcome[0] == 1:
-                self._worklist.add_many(item)
-            return outcome
-
-        def queue(pipeline: Pipeline) -> None:
-            send(keys=keys, args=args, client=pipeline)
-            self._worklist.queue_add(pipeline, item)
-
-        outcome = run_pipeline(self._redis, queue, transaction=True)[0]
-        if outcome[0] != 1:
-            self._worklist.complete([message.id])
-        return outcome
 
     def reschedule(
         self, sender: str, message_id: str, deliver_at: float, now: float | None = None
@@ -89,7 +76,7 @@ class ScheduledMessages:
         """
         when = time.time() if now is None else now
         due = max(deliver_at, when)
-        key = MsgKeys.scheduled(message_id)
+        key = MsgKeys.scheduled(sender, message_id)
         missing = NotFound(f"no scheduled message {message_id!r} of yours is waiting")
         while True:
             blob = self._redis.get(key)
@@ -110,25 +97,34 @@ class ScheduledMessages:
 
     def _move(self, message: Message, now: float) -> bool:
         """Make the item due at ``message.deliver_at``; False if it is claimed or dead-lettered."""
+        worklist = self._worklist(message.sender or "")
         if message.deliver_at <= now:
-            moved = self._worklist.expedite(message.id, now=now)
+            moved = worklist.expedite(message.id, now=now)
         else:
-            moved = self._worklist.postpone(message.id, message.deliver_at)
-        return moved or self._worklist.add(*self._item(message))
+            moved = worklist.postpone(message.id, message.deliver_at)
+        return moved or worklist.add(*self._item(message))
 
     def requeue(self, keys: list[str]) -> int:
         """Put the records ``keys`` back on the delivery worklist where their item is missing.
 
         Returns how many were missing; a record that cannot be read is logged and skipped.
         """
-        items = []
-        for key, blob in zip(keys, self._redis.mget(keys) if keys else [], strict=True):
+
+        def read(pipeline: Pipeline) -> None:
+            for key in keys:
+                pipeline.get(key)
+
+        blobs = run_pipeline(self._redis, read) if keys else []
+        by_sender: dict[str, list[tuple[str, str, float]]] = {}
+        for key, blob in zip(keys, blobs, strict=True):
             if blob is not None:
                 try:
-                    items.append(self._item(Message.load_stored(blob)))
+                    message = Message.load_stored(blob)
                 except (ValueError, TypeError, KeyError):
                     logger.exception("scheduled message record %s cannot be read", key)
-        return self._worklist.add_many(items)
+                    continue
+                by_sender.setdefault(message.sender or "", []).append(self._item(message))
+        return sum(self._worklist(sender).add_many(items) for sender, items in by_sender.items())
 
 
 def requeue_missing(keys: list[str]) -> None:

@@ -4,7 +4,9 @@ Scripts are read with ``importlib.resources`` (so they load from an installed
 wheel too) and registered once per Redis client with ``register_script``; the
 returned ``Script`` reloads itself when Redis answers NOSCRIPT (after a restart
 or ``SCRIPT FLUSH``). ``run_pipeline`` sends a pipeline of script calls in one
-round trip, where redis-py would first ask whether the scripts are loaded.
+round trip, where redis-py would first ask whether the scripts are loaded; on a
+Redis Cluster it sends one pipeline per node, all written before any is read (one
+wave), because redis-py's cluster pipeline refuses EVALSHA (redis/redis-py#2914).
 
 Out of memory: Redis (6.2 and 7.x) checks a script against ``maxmemory`` only at
 its first deny-oom command, and only while it has written nothing, so a script
@@ -23,8 +25,17 @@ from typing import Any
 
 import redis
 from redis.client import Pipeline
+from redis.cluster import ClusterNode, RedisCluster
 from redis.commands.core import Script
-from redis.exceptions import NoScriptError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ConnectionError,
+    NoScriptError,
+    ResponseError,
+    TimeoutError,
+    TryAgainError,
+)
 
 # Prepended to scripts that may grow Redis. SETRANGE with an empty value never changes a
 # key (nor creates one) but is deny-oom: Redis refuses it while over maxmemory. Another
@@ -50,6 +61,11 @@ UNGUARDED = frozenset(
 
 _lock = threading.Lock()
 _registered: dict[tuple[int, str], Script] = {}
+_sources: dict[str, str] = {}  # sha1 -> Lua source of every registered script
+# Answers of one call in a cluster wave that the cluster client resends on its own: the slot
+# moved (MOVED is an AskError) or is migrating, the node is gone or failing over, or the node
+# lost its scripts (resent as EVAL, which loads the script there again).
+_RESEND = (AskError, TryAgainError, ClusterDownError, ConnectionError, TimeoutError, NoScriptError)
 
 
 @functools.cache
@@ -64,13 +80,34 @@ def script_source(name: str) -> str:
     return source if name in UNGUARDED else OOM_GUARD + source
 
 
+class FlushProofScript(Script):
+    """A ``Script`` that answers NOSCRIPT by sending itself whole (EVAL), in the same call.
+
+    redis-py's own fallback loads the script, then runs EVALSHA again: a SCRIPT FLUSH
+    between the two (or a failover to a node without it) reaches the caller. EVAL runs
+    and caches the script in one command, so no flush can come in between.
+    """
+
+    def __call__(self, keys: Any = None, args: Any = None, client: Any = None) -> Any:
+        """Run the script on ``client`` (default: its own), queued when that is a pipeline."""
+        keys, args = list(keys or []), list(args or [])
+        client = self.registered_client if client is None else client
+        if isinstance(client, Pipeline):
+            return super().__call__(keys, args, client)
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return client.eval(self.script, len(keys), *keys, *args)
+
+
 def get_script(client: redis.Redis, name: str) -> Script:
     """Return the script ``name`` registered on ``client``, registering it the first time."""
     key = (id(client), name)
     with _lock:
         script = _registered.get(key)
         if script is None or script.registered_client is not client:
-            script = _registered[key] = client.register_script(script_source(name))
+            script = _registered[key] = FlushProofScript(client, script_source(name))
+            _sources[script.sha] = script.script
         return script
 
 
@@ -79,25 +116,117 @@ def lazy_script(name: str) -> functools.cached_property:
     return functools.cached_property(lambda self: get_script(self._redis, name))
 
 
+def _as_eval(args: tuple) -> tuple:
+    """Return an EVALSHA of a registered script as the EVAL of its source; else ``args``."""
+    if args[0] == "EVALSHA" and args[1] in _sources:
+        return ("EVAL", _sources[args[1]], *args[2:])
+    return args
+
+
 def run_pipeline(
-    client: redis.Redis, queue: Callable[[Pipeline], None], transaction: bool = False
+    client: redis.Redis | RedisCluster, queue: Callable[[Pipeline], None]
 ) -> list[Any]:
     """Run what ``queue`` puts on a pipeline of ``client`` in one round trip, scripts included.
 
-    ``transaction`` wraps it in MULTI/EXEC, so nothing runs between its commands: two
-    guarded scripts then see the same memory state, and are refused or run together.
-
     redis-py sends SCRIPT EXISTS for a pipeline's scripts before every execute, a round trip
     of its own; this skips that and sends the EVALSHAs at once. If Redis answers NOSCRIPT (it
-    restarted, or its scripts were flushed), ``queue`` fills a fresh pipeline that loads its
-    scripts first, and that runs: everything queued may run twice, so it must be idempotent.
+    restarted, or its scripts were flushed), ``queue`` fills a fresh pipeline whose scripts
+    go whole (EVAL, which also loads them), and that runs: everything queued may run twice,
+    so it must be idempotent.
+    On a cluster see ``_run_on_cluster``.
     """
-    pipeline = client.pipeline(transaction=transaction)
+    if isinstance(client, RedisCluster):
+        return _run_on_cluster(client, queue)
+    pipeline = client.pipeline(transaction=False)
     queue(pipeline)
     pipeline.scripts.clear()
     try:
         return pipeline.execute()
     except NoScriptError:
-        pipeline = client.pipeline(transaction=transaction)
+        pipeline = client.pipeline(transaction=False)
         queue(pipeline)
+        pipeline.scripts.clear()
+        pipeline.command_stack = [(_as_eval(args), opts) for args, opts in pipeline.command_stack]
         return pipeline.execute()
+
+
+def _run_on_cluster(client: RedisCluster, queue: Callable[[Pipeline], None]) -> list[Any]:
+    """Run the queued calls as one wave: a pipeline per node, every one written, then read.
+
+    Each call goes to the primary of its slot (from its first key; EVALSHA's keys are read
+    from its arguments, so no COMMAND GETKEYS). A node that answered NOSCRIPT (restarted,
+    flushed, or new) gets its whole part again, in order, its scripts sent whole (EVAL). A call
+    answered MOVED, ASK, TRYAGAIN, CLUSTERDOWN or cut off by a lost connection is sent
+    again on its own through the cluster client, which follows redirections and refreshes
+    its slot map. Either way a call may run twice, so it must be idempotent, as above.
+    """
+    recorder = Pipeline(None, {}, transaction=False, shard_hint=None)
+    queue(recorder)
+    commands = recorder.command_stack
+    by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
+    for index, (args, _) in enumerate(commands):
+        node = client.nodes_manager.get_node_from_slot(client.determine_slot(*args))
+        by_node.setdefault(node.name, (node, []))[1].append(index)
+    results: list[Any] = [None] * len(commands)
+    _send_wave(list(by_node.values()), commands, results)
+    reloaded = [
+        (node, indexes)
+        for node, indexes in by_node.values()
+        if any(isinstance(results[index], NoScriptError) for index in indexes)
+    ]
+    if reloaded:
+        for _, indexes in reloaded:
+            for index in indexes:
+                results[index] = None
+                commands[index] = (_as_eval(commands[index][0]), commands[index][1])
+        _send_wave(reloaded, commands, results)
+    for index, result in enumerate(results):
+        if isinstance(result, _RESEND):
+            args, options = commands[index]
+            results[index] = client.execute_command(*_as_eval(args), **options)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
+
+
+def _send_wave(
+    nodes: list[tuple[ClusterNode, list[int]]], commands: list, results: list[Any]
+) -> None:
+    """Write each node's calls on one of its connections, then read every answer into results."""
+    sent = []
+    try:
+        for node, indexes in nodes:
+            try:
+                connection = node.redis_connection.connection_pool.get_connection()
+            except (ConnectionError, TimeoutError) as error:
+                for index in indexes:
+                    results[index] = error
+                continue
+            sent.append((node, indexes, connection))
+            try:
+                connection.send_packed_command(
+                    connection.pack_commands([commands[index][0] for index in indexes])
+                )
+            except (ConnectionError, TimeoutError) as error:
+                for index in indexes:
+                    results[index] = error
+        for node, indexes, connection in sent:
+            for at, index in enumerate(indexes):
+                if results[index] is not None:
+                    break
+                args, options = commands[index]
+                try:
+                    results[index] = node.redis_connection.parse_response(
+                        connection, args[0], **options
+                    )
+                except (ConnectionError, TimeoutError) as error:
+                    connection.disconnect()
+                    for unread in indexes[at:]:
+                        results[unread] = error
+                    break
+                except ResponseError as error:
+                    results[index] = error
+    finally:
+        for node, _, connection in sent:
+            node.redis_connection.connection_pool.release(connection)

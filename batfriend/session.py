@@ -11,6 +11,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.cluster import RedisCluster
 
 from batfriend.errors import SESSION_GONE, Unauthorized
 from batfriend.scripts import run_pipeline
@@ -70,8 +71,8 @@ class Session:
     def guard(self, client: Redis) -> str | None:
         """Return the session key a write's script on ``client`` must find live, checking it
         in the write's own round trip; None when the session is confirmed (checked first when
-        sessions live on another Redis)."""
-        if not self._confirmed and client is not self._redis:
+        sessions live on another Redis, or on a cluster, where the key is in another slot)."""
+        if not self._confirmed and (client is not self._redis or isinstance(client, RedisCluster)):
             self._confirm(self._redis.get(self._key))
         return None if self._confirmed else self._key
 

@@ -13,7 +13,7 @@ import threading
 import time
 from types import FrameType
 
-from batfriend import config, migrate, monitoring, passes
+from batfriend import config, monitoring, passes
 from batfriend.archiver import Archiver
 from batfriend.databases import DATABASE_DOWN, REDIS_OUT_OF_MEMORY, SQL_DOWN
 from batfriend.durability import warn_if_volatile
@@ -117,13 +117,9 @@ class MessageWatcher:
             self._tick,
         )
         outages = 0
-        keys_moved = False
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
-                if not keys_moved:
-                    migrate.rename_system_keys()
-                    keys_moved = True
                 self.deliver_pass()
                 self.sweep_pass()
                 self._archive_when_due()
@@ -175,11 +171,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command in ("dead", "requeue"):
         try:
-            worklist = Worklist(args.worklist)
+            buckets = Worklist.buckets(args.worklist)
         except ValueError as error:
             parser.error(str(error))
         if args.command == "dead":
-            for item_id, payload, attempts, died_at in worklist.dead(args.limit):
+            letters = [letter for worklist in buckets for letter in worklist.dead(args.limit)]
+            for item_id, payload, attempts, died_at in letters[: args.limit]:
                 fields = {
                     "id": item_id,
                     "payload": payload,
@@ -188,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
                 }
                 print(json.dumps(fields))
         else:
-            print(f"requeued {worklist.requeue(args.ids)} of {len(args.ids)}")
+            requeued = sum(worklist.requeue(args.ids) for worklist in buckets)
+            print(f"requeued {requeued} of {len(args.ids)}")
         return
     warn_if_volatile()
     serve(MessageWatcher())

@@ -15,7 +15,7 @@ from redis.client import Pipeline
 
 from batfriend import config
 from batfriend.databases import get_redis
-from batfriend.keys import WorkKeys
+from batfriend.keys import BUCKETS, WorkKeys, bucket_of
 from batfriend.scripts import get_script, run_pipeline
 
 WORKLIST_NAME = re.compile(r"[a-z0-9_-]{1,64}")
@@ -28,12 +28,25 @@ WorkItem = tuple[str, str, int]
 
 
 class Worklist:
-    """A named worklist; ``lease`` is how long a claim holds an item, in seconds."""
+    """One bucket of a named worklist; ``lease`` is how long a claim holds an item, in seconds.
 
-    def __init__(self, name: str, lease: float | None = None, attempts: int | None = None) -> None:
+    A worklist's items live in one bucket's keys (one hash slot on a cluster):
+    ``bucket``, or by default its name's home bucket. The delivery worklist uses
+    every bucket (``Worklist.buckets``), so its items sit beside the records they wake.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        lease: float | None = None,
+        attempts: int | None = None,
+        *,
+        bucket: int | None = None,
+    ) -> None:
         if type(name) is not str or not WORKLIST_NAME.fullmatch(name):
             raise ValueError(f"worklist name {name!r} must match {WORKLIST_NAME.pattern}")
         self.name = name
+        self.bucket = bucket_of(name) if bucket is None else bucket
         self._redis: Redis = get_redis(WorkKeys.prefix(name))
         self._lease = config.BATFRIEND_WORKLIST_LEASE if lease is None else lease
         self._attempts = config.BATFRIEND_WORKLIST_ATTEMPTS if attempts is None else attempts
@@ -69,66 +82,78 @@ class Worklist:
             args += (item_id, payload, repr(float(due)))
             if len(args) >= 3 * _ADD_BATCH:
                 self._add(
-                    keys=[WorkKeys.due(self.name), WorkKeys.payloads(self.name)],
+                    keys=[
+                        WorkKeys.due(self.name, self.bucket),
+                        WorkKeys.payloads(self.name, self.bucket),
+                    ],
                     args=args,
                     client=pipeline,
                 )
                 args = []
         if args:
             self._add(
-                keys=[WorkKeys.due(self.name), WorkKeys.payloads(self.name)],
+                keys=[
+                    WorkKeys.due(self.name, self.bucket),
+                    WorkKeys.payloads(self.name, self.bucket),
+                ],
                 args=args,
                 client=pipeline,
             )
 
+    @classmethod
+    def buckets(
+        cls, name: str, lease: float | None = None, attempts: int | None = None
+    ) -> list["Worklist"]:
+        """Return every bucket of worklist ``name``, for passes that work them all."""
+        return [cls(name, lease, attempts, bucket=bucket) for bucket in range(BUCKETS)]
+
     def claim(self, limit: int = 100, now: float | None = None) -> list[WorkItem]:
         """Lease up to ``limit`` due items, earliest first, and return them."""
+        return claim_wave([self], limit, now)[0]
+
+    def queue_claim(self, pipeline: Pipeline, limit: int, now: float) -> None:
+        """Queue a claim of up to ``limit`` items due by ``now`` on ``pipeline``."""
         if not 1 <= limit <= MAX_CLAIM:
             raise ValueError(f"claim limit must be from 1 to {MAX_CLAIM}")
-        now = time.time() if now is None else now
-        flat = self._claim(
+        self._claim(
             keys=[
-                WorkKeys.due(self.name),
-                WorkKeys.leased(self.name),
-                WorkKeys.payloads(self.name),
-                WorkKeys.attempts(self.name),
-                WorkKeys.dead(self.name),
+                WorkKeys.due(self.name, self.bucket),
+                WorkKeys.leased(self.name, self.bucket),
+                WorkKeys.payloads(self.name, self.bucket),
+                WorkKeys.attempts(self.name, self.bucket),
+                WorkKeys.dead(self.name, self.bucket),
             ],
             args=[repr(now), limit, repr(now + self._lease), self._attempts],
+            client=pipeline,
         )
-        return [
-            (flat[i].decode(), flat[i + 1].decode(), int(flat[i + 2]))
-            for i in range(0, len(flat), 3)
+
+    def queue_complete(self, pipeline: Pipeline, item_ids: list[str]) -> None:
+        """Queue the removal of finished items (in chunks of ``MAX_CLAIM``) on ``pipeline``."""
+        keys = [
+            WorkKeys.due(self.name, self.bucket),
+            WorkKeys.leased(self.name, self.bucket),
+            WorkKeys.dead(self.name, self.bucket),
+            WorkKeys.payloads(self.name, self.bucket),
+            WorkKeys.attempts(self.name, self.bucket),
         ]
+        for start in range(0, len(item_ids), MAX_CLAIM):
+            self._complete(keys=keys, args=item_ids[start : start + MAX_CLAIM], client=pipeline)
 
     def complete(self, item_ids: list[str]) -> int:
         """Remove finished items wherever they are (one round trip); return how many were listed."""
-        keys = [
-            WorkKeys.due(self.name),
-            WorkKeys.leased(self.name),
-            WorkKeys.dead(self.name),
-            WorkKeys.payloads(self.name),
-            WorkKeys.attempts(self.name),
-        ]
         if not item_ids:
             return 0
-
-        def queue(pipeline: Pipeline) -> None:
-            for start in range(0, len(item_ids), MAX_CLAIM):
-                chunk = item_ids[start : start + MAX_CLAIM]
-                self._complete(keys=keys, args=chunk, client=pipeline)
-
-        return sum(run_pipeline(self._redis, queue))
+        return sum(run_pipeline(self._redis, lambda p: self.queue_complete(p, item_ids)))
 
     def fail(self, item_id: str, retry_at: float, now: float | None = None) -> str:
         """Count a failed attempt; return "retry" (due at retry_at), "dead" or "not_leased"."""
         now = time.time() if now is None else now
         outcome = self._fail(
             keys=[
-                WorkKeys.due(self.name),
-                WorkKeys.leased(self.name),
-                WorkKeys.attempts(self.name),
-                WorkKeys.dead(self.name),
+                WorkKeys.due(self.name, self.bucket),
+                WorkKeys.leased(self.name, self.bucket),
+                WorkKeys.attempts(self.name, self.bucket),
+                WorkKeys.dead(self.name, self.bucket),
             ],
             args=[item_id, repr(float(retry_at)), repr(now), self._attempts],
         )
@@ -141,18 +166,22 @@ class Worklist:
     def postpone(self, item_id: str, due: float) -> bool:
         """Give a pending item the due time ``due``; False if it is not pending."""
         return bool(
-            self._reschedule(keys=[WorkKeys.due(self.name)], args=[item_id, repr(float(due))])
+            self._reschedule(
+                keys=[WorkKeys.due(self.name, self.bucket)], args=[item_id, repr(float(due))]
+            )
         )
 
     def dead(self, limit: int = 100) -> list[tuple[str, str, int, float]]:
         """Return up to ``limit`` dead-lettered items as ``(id, payload, attempts, died_at)``."""
-        entries = self._redis.zrange(WorkKeys.dead(self.name), 0, limit - 1, withscores=True)
+        entries = self._redis.zrange(
+            WorkKeys.dead(self.name, self.bucket), 0, limit - 1, withscores=True
+        )
         ids = [member.decode() for member, _ in entries]
         if not ids:
             return []
         pipeline = self._redis.pipeline(transaction=False)
-        pipeline.hmget(WorkKeys.payloads(self.name), ids)
-        pipeline.hmget(WorkKeys.attempts(self.name), ids)
+        pipeline.hmget(WorkKeys.payloads(self.name, self.bucket), ids)
+        pipeline.hmget(WorkKeys.attempts(self.name, self.bucket), ids)
         payloads, attempts = pipeline.execute()
         return [
             (item_id, (payload or b"").decode(), int(tries or 0), died_at)
@@ -167,15 +196,63 @@ class Worklist:
             return 0
         due = time.time() if due is None else due
         return self._requeue(
-            keys=[WorkKeys.due(self.name), WorkKeys.attempts(self.name), WorkKeys.dead(self.name)],
+            keys=[
+                WorkKeys.due(self.name, self.bucket),
+                WorkKeys.attempts(self.name, self.bucket),
+                WorkKeys.dead(self.name, self.bucket),
+            ],
             args=[repr(float(due)), *item_ids],
         )
 
     def view(self) -> dict[str, int]:
         """Return how many items are due or waiting, leased, and dead."""
         pipeline = self._redis.pipeline(transaction=True)
-        pipeline.zcard(WorkKeys.due(self.name))
-        pipeline.zcard(WorkKeys.leased(self.name))
-        pipeline.zcard(WorkKeys.dead(self.name))
+        pipeline.zcard(WorkKeys.due(self.name, self.bucket))
+        pipeline.zcard(WorkKeys.leased(self.name, self.bucket))
+        pipeline.zcard(WorkKeys.dead(self.name, self.bucket))
         due, leased, dead = pipeline.execute()
         return {"pending": due, "leased": leased, "dead": dead}
+
+
+def claim_wave(
+    worklists: list[Worklist], limit: int = 100, now: float | None = None
+) -> list[list[WorkItem]]:
+    """Claim up to ``limit`` due items from each of ``worklists`` (one Redis) in one wave.
+
+    Returns each worklist's claimed items, in the order given.
+    """
+    if not worklists:
+        return []
+    when = time.time() if now is None else now
+
+    def queue(pipeline: Pipeline) -> None:
+        for worklist in worklists:
+            worklist.queue_claim(pipeline, limit, when)
+
+    return [
+        [(flat[i].decode(), flat[i + 1].decode(), int(flat[i + 2])) for i in range(0, len(flat), 3)]
+        for flat in run_pipeline(worklists[0]._redis, queue)
+    ]
+
+
+def complete_wave(done: list[tuple[Worklist, list[str]]]) -> None:
+    """Complete each worklist's finished ids (all of one Redis) in one wave."""
+    done = [(worklist, ids) for worklist, ids in done if ids]
+    if not done:
+        return
+
+    def queue(pipeline: Pipeline) -> None:
+        for worklist, ids in done:
+            worklist.queue_complete(pipeline, ids)
+
+    run_pipeline(done[0][0]._redis, queue)
+
+
+def pending(worklists: list[Worklist]) -> int:
+    """Return how many items wait (due or not yet due) in all of ``worklists``, in one wave."""
+
+    def queue(pipeline: Pipeline) -> None:
+        for worklist in worklists:
+            pipeline.zcard(WorkKeys.due(worklist.name, worklist.bucket))
+
+    return sum(run_pipeline(worklists[0]._redis, queue)) if worklists else 0

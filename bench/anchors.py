@@ -310,7 +310,7 @@ class Bench:
         self.heading(f"an inbox page of {PAGE}")
         self.rows(
             {
-                "batfriend Messages.page_dicts": lambda: reader.page_dicts(limit=PAGE),
+                "batfriend Messages.page_json": lambda: reader.page_json(limit=PAGE),
                 "batfriend Messages.page": lambda: reader.page(limit=PAGE),
                 "redis-om ZREVRANGE + HashModel.get loop": lambda: [
                     OmMessage.get(i) for i in self.om.zrevrange(om_inbox, 0, PAGE - 1)

@@ -1,6 +1,7 @@
 """Session set-up: one test Redis and one test SQL database for the whole run.
 
-Without BATFRIEND_TEST_REDIS_URL the run starts its own embedded Redis; without
+Without BATFRIEND_TEST_REDIS_URL the run starts its own embedded Redis, or with
+BATFRIEND_TEST_CLUSTER=1 its own 3-master Redis Cluster; without
 BATFRIEND_TEST_DATABASE_URL it uses a SQLite file in a temporary directory.
 """
 
@@ -15,11 +16,22 @@ from batfriend.agency import Agency
 from batfriend.agent import Agent
 from batfriend.api import create_app
 from batfriend.embedded import EmbeddedRedis
+from batfriend.embedded_cluster import EmbeddedCluster
 from batfriend.friends import Friends
 from batfriend.redaction import redact_url
+from one_slot import ScriptSlots
 from round_trips import RoundTrips
 
 _session: dict[str, object] = {}
+# Ports of the clusters a test run starts (each node's bus port is 10000 higher).
+TEST_CLUSTER_PORTS = range(15000, 16000)
+
+
+def start_cluster(data_dir, masters=3, replicas=0):
+    """Start a private cluster from the embedded binary, registered as a test instance."""
+    cluster = EmbeddedCluster(data_dir, masters, replicas, ports=TEST_CLUSTER_PORTS)
+    TEST_REDIS_URLS.add(cluster.start())
+    return cluster
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,6 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.BATFRIEND_REDIS_SHARDS = {}
     if settings.BATFRIEND_TEST_REDIS_URL:
         settings.REDIS_URL = settings.BATFRIEND_TEST_REDIS_URL
+    elif settings.BATFRIEND_TEST_CLUSTER:
+        cluster = start_cluster(data_dir + "/cluster")
+        settings.REDIS_URL = cluster.url
+        _session["cluster"] = cluster
     else:
         embedded = EmbeddedRedis(data_dir + "/redis", persistent=False)
         settings.REDIS_URL = embedded.start()
@@ -41,9 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     databases.reset()
-    embedded = _session.pop("embedded", None)
-    if isinstance(embedded, EmbeddedRedis):
-        embedded.stop()
+    for server in (_session.pop("embedded", None), _session.pop("cluster", None)):
+        if isinstance(server, (EmbeddedRedis, EmbeddedCluster)):
+            server.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -60,6 +76,14 @@ def cheap_scrypt(request, monkeypatch):
     if request.node.get_closest_marker("real_scrypt") is None:
         monkeypatch.setattr(passwords, "SCRYPT_N", CHEAP_SCRYPT_N)
         monkeypatch.setattr(passwords, "_DECOY_HASH", passwords.hash_password("decoy"))
+
+
+@pytest.fixture(autouse=True)
+def script_slots(monkeypatch):
+    """Every script call of every test keeps its KEYS in one hash slot (``one_slot``)."""
+    checker = ScriptSlots(monkeypatch)
+    yield checker
+    assert checker.crossing == [], "script calls whose KEYS span several hash slots"
 
 
 @pytest.fixture
@@ -82,6 +106,31 @@ def spare_redis(tmp_path):
     yield server
     TEST_REDIS_URLS.discard(url)
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """A 3-master cluster: the suite's own on a cluster run, else one started for this session."""
+    shared = _session.get("cluster")
+    if isinstance(shared, EmbeddedCluster):
+        yield shared
+        return
+    cluster = start_cluster(str(tmp_path_factory.mktemp("cluster")))
+    yield cluster
+    TEST_REDIS_URLS.discard(cluster.url)
+    cluster.stop()
+
+
+@pytest.fixture
+def on_cluster_app(redis_cluster, monkeypatch):
+    """The app's Redis is ``redis_cluster`` for this test (emptied first); its client."""
+    monkeypatch.setattr(settings, "REDIS_URL", redis_cluster.url)
+    databases.reset()
+    client = databases.get_redis("msg:")
+    client.flushdb()
+    yield client
+    monkeypatch.undo()
+    databases.reset()
 
 
 @pytest.fixture

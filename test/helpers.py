@@ -6,7 +6,11 @@ import threading
 import time
 from pathlib import Path
 
+from redis.cluster import RedisCluster
+
 from batfriend import config, databases
+from batfriend.keys import DELIVERY, MsgKeys, bucket_of
+from batfriend.worklist import Worklist
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULED_BODY = "elasticbeanstalk scheduled job"
@@ -109,9 +113,37 @@ def post_task(client, msgid, task):
     )
 
 
+def delivery_worklist(sender="alice"):
+    """The bucket of the delivery worklist holding ``sender``'s scheduled messages."""
+    return Worklist(DELIVERY, bucket=bucket_of(sender))
+
+
+def on_cluster():
+    """Whether this run's Redis is a cluster (BATFRIEND_TEST_CLUSTER=1)."""
+    return isinstance(databases.get_redis("msg:"), RedisCluster)
+
+
 def inbox_ids(owner):
     """Return the ids in ``owner``'s inbox in Redis."""
     return {
         member.decode()
-        for member in databases.get_redis("msg:").zrange(f"msg:inbox:{owner}", 0, -1)
+        for member in databases.get_redis("msg:").zrange(MsgKeys.inbox(owner), 0, -1)
     }
+
+
+class Threads:
+    """Load threads (``self._threads``) started on entry; on exit ``_stop`` is set and they join."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._threads = []
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)

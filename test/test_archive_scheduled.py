@@ -5,18 +5,16 @@ import time
 from archive_base import DAY, NOW, OLD, ArchiveTestBase, archived_ids, archiver, deliver
 from batfriend.archiver import Archiver
 from batfriend.databases import get_redis
-from batfriend.keys import MsgKeys
+from batfriend.keys import MsgKeys, bucket_of
 from batfriend.messages import Messages
-from batfriend.scheduled import DELIVERY
 from batfriend.watcher import MessageWatcher
-from batfriend.worklist import Worklist
-from helpers import Running, wait_until
+from helpers import Running, delivery_worklist, wait_until
 from paging import page_all
 
 
 def due_index(owner):
     """Return ``owner``'s score in the archive index (its oldest message's ms), None if absent."""
-    return get_redis("msg:").zscore("msg:archive:due", owner)
+    return get_redis("msg:").zscore(MsgKeys.archive_due(bucket_of(owner)), owner)
 
 
 def millisecond(message):
@@ -29,7 +27,7 @@ class TestScheduledArchiving(ArchiveTestBase):
         early = Messages("bob").send("alice", "waits", deliver_at=NOW - 60, now=OLD - DAY)
         assert due_index("bob") is None, "not in the inbox yet, so nothing to archive"
         assert archiver().archive_pass(now=NOW) == 0
-        assert get_redis("msg:").exists(MsgKeys.scheduled(early.id)) == 1
+        assert get_redis("msg:").exists(MsgKeys.scheduled("alice", early.id)) == 1
         assert MessageWatcher().deliver_pass(now=NOW) == 1
         assert due_index("bob") == millisecond(early)
         assert archiver().archive_pass(now=NOW) == 1
@@ -64,7 +62,7 @@ class TestScheduledArchiving(ArchiveTestBase):
         assert due_index("bob") is None, "an emptied inbox leaves the index"
         MessageWatcher().deliver_pass(now=NOW)
         assert archiver().archive_pass(now=NOW) == 1
-        assert get_redis("msg:").zcard("msg:inbox:bob") == 0
+        assert get_redis("msg:").zcard(MsgKeys.inbox("bob")) == 0
         assert page_all(Messages("bob"), 2) == [*reversed(archived), early]
 
     def test_a_system_message_is_indexed_for_archiving(self, befriend):
@@ -81,6 +79,9 @@ class TestScheduledArchiving(ArchiveTestBase):
         watcher = MessageWatcher(tick=0.01, archiver=Archiver(retention=60.0))
         with Running(watcher):
             wait_until(lambda: archived_ids(where="bob") == [early.id])
-        assert get_redis("msg:").exists("msg:inbox:bob", MsgKeys.scheduled(early.id)) == 0
-        assert Worklist(DELIVERY).view() == {"pending": 0, "leased": 0, "dead": 0}
+        assert (
+            get_redis("msg:").exists(MsgKeys.inbox("bob"), MsgKeys.scheduled("alice", early.id))
+            == 0
+        )
+        assert delivery_worklist().view() == {"pending": 0, "leased": 0, "dead": 0}
         assert Messages("bob").page()[0] == [early]

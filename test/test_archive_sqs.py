@@ -6,6 +6,7 @@ from archive_base import ArchiveTestBase, archived_ids
 from batfriend import config
 from batfriend.api import create_app
 from batfriend.databases import get_redis
+from batfriend.keys import MsgKeys
 from batfriend.message import Message
 from batfriend.messages import Messages
 from helpers import assert_envelope, post_task
@@ -30,7 +31,7 @@ class TestArchiveTask(ArchiveTestBase):
         response = post_task(sqs_client, "m-1", "archive")
         assert response.status_code == 200 and response.get_json()["ran"] is True
         assert archived_ids(where="bob") == [m.id for m in sent]
-        assert get_redis("msg:").zcard("msg:inbox:bob") == 0
+        assert get_redis("msg:").zcard(MsgKeys.inbox("bob")) == 0
 
     def test_sql_down_answers_503_so_sqsd_retries_and_nothing_leaves_redis(
         self, sqs_client, sql_down
@@ -38,4 +39,4 @@ class TestArchiveTask(ArchiveTestBase):
         deliver_old(10)
         sql_down()
         assert_envelope(post_task(sqs_client, "m-1", "archive"), 503, "unavailable")
-        assert get_redis("msg:").zcard("msg:inbox:bob") == 10
+        assert get_redis("msg:").zcard(MsgKeys.inbox("bob")) == 10

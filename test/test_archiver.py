@@ -22,6 +22,7 @@ from batfriend.archive import store
 from batfriend.archive.schema import archived_lobby_messages
 from batfriend.archiver import Archiver
 from batfriend.databases import SQL_DOWN, get_redis
+from batfriend.keys import LobbyKeys, MsgKeys
 from batfriend.lobby import Lobby
 from batfriend.message import Message
 from batfriend.messages import Messages
@@ -55,7 +56,7 @@ class TestInboxes(ArchiveTestBase):
         recent = deliver("bob", 2, NOW - 60)
         assert archiver().archive_pass(now=NOW) == 3
         assert archived_ids(where="bob") == [m.id for m in old]
-        assert in_redis("msg:inbox:bob") == 3
+        assert in_redis(MsgKeys.inbox("bob")) == 3
         assert page_all(Messages("bob"), 2) == [*reversed(recent), *edge, *reversed(old)]
         assert archiver().archive_pass(now=NOW) == 0
         assert archiver().archive_pass(now=NOW + 61) == 1
@@ -72,7 +73,7 @@ class TestInboxes(ArchiveTestBase):
         inbox = Messages("bob")
         assert inbox.mark_read([sent[0].id, sent[1].id]) == 4
         archiver().archive_pass(now=NOW)
-        assert in_redis("msg:inbox:bob") == 0
+        assert in_redis(MsgKeys.inbox("bob")) == 0
         page, _, unread = inbox.page()
         assert unread == 4
         assert [m.read for m in page] == [False, False, False, False, True, True]
@@ -104,7 +105,7 @@ class TestInboxes(ArchiveTestBase):
         sent += deliver("bob", 1000, NOW - 3600, step=0.0004, bodies=bodies)
         assert len({m.sent_at for m in sent}) < 5000
         assert archiver().archive_pass(now=NOW) == 4000
-        assert in_redis("msg:inbox:bob") == 1000
+        assert in_redis(MsgKeys.inbox("bob")) == 1000
         assert len(archived_ids(where="bob")) == 4000
         newest_first = sorted(sent, key=lambda m: m.id, reverse=True)
         for limit in (100, 37):
@@ -145,7 +146,7 @@ class TestLobbies(ArchiveTestBase):
         lobby = Lobby("bats", history_cap=5)
         assert history_all(lobby, 5) == posted[::-1]
         assert archiver(history_cap=5).archive_pass(now=NOW) == 7
-        assert in_redis("lobby:bats:history") == 5
+        assert in_redis(LobbyKeys.history("bats")) == 5
         assert archived_ids(archived_lobby_messages, "bats") == [m.id for m in posted[:7]]
         for limit in (1, 2, 5, 7, 50):
             assert history_all(lobby, limit) == posted[::-1]
@@ -158,7 +159,7 @@ class TestLobbies(ArchiveTestBase):
         lobby.join("alice", now=NOW)
         posted = [lobby.post("alice", bodies[n % len(bodies)], now=NOW) for n in range(5000)]
         assert archiver().archive_pass(now=NOW) == 4000
-        assert in_redis("lobby:bats:history") == 1000
+        assert in_redis(LobbyKeys.history("bats")) == 1000
         for limit in (100, 37):
             seen = history_all(lobby, limit)
             assert seen == posted[::-1]
@@ -199,8 +200,8 @@ class TestCrashes(ArchiveTestBase):
     def assert_each_archived_once_and_none_left(self, inbox, lobby):
         assert archived_ids(where="bob") == [m.id for m in inbox]
         assert archived_ids(archived_lobby_messages, "bats") == [m.id for m in lobby[:700]]
-        assert in_redis("msg:inbox:bob") == 0
-        assert in_redis("lobby:bats:history") == 200
+        assert in_redis(MsgKeys.inbox("bob")) == 0
+        assert in_redis(LobbyKeys.history("bats")) == 200
         assert page_all(Messages("bob"), 100) == [
             m.__class__(**{**m.to_dict(), "read": False}) for m in inbox[::-1]
         ]
@@ -215,7 +216,7 @@ class TestCrashes(ArchiveTestBase):
         with pytest.raises(RuntimeError):
             archiver(history_cap=200, after_insert=crash).archive_pass(now=NOW)
         assert len(archived_ids(where="bob")) == 500
-        assert in_redis("msg:inbox:bob") == 700
+        assert in_redis(MsgKeys.inbox("bob")) == 700
         assert [m.id for m in page_all(Messages("bob"), 64)] == [m.id for m in inbox[::-1]]
         assert archiver(history_cap=200).archive_pass(now=NOW) == 700 + 700
         self.assert_each_archived_once_and_none_left(inbox, lobby)
@@ -252,7 +253,7 @@ class TestCrashes(ArchiveTestBase):
         )
         assert child.returncode == -9, child.stderr
         assert len(archived_ids(where="bob")) == 300
-        assert in_redis("msg:inbox:bob") == 700
+        assert in_redis(MsgKeys.inbox("bob")) == 700
         assert archiver(history_cap=200).archive_pass(now=NOW) == 1400
         self.assert_each_archived_once_and_none_left(inbox, lobby)
 
@@ -278,8 +279,8 @@ class TestCrashes(ArchiveTestBase):
         assert sum(moved) == 3000 + 1300
         assert archived_ids() == sorted(m.id for m in inbox)
         assert archived_ids(archived_lobby_messages) == [m.id for m in lobby[:1300]]
-        assert all(in_redis(f"msg:inbox:agent{n}") == 0 for n in range(20))
-        assert in_redis("lobby:bats:history") == 200
+        assert all(in_redis(MsgKeys.inbox(f"agent{n}")) == 0 for n in range(20))
+        assert in_redis(LobbyKeys.history("bats")) == 200
 
 
 class TestSqlDown(ArchiveTestBase):
@@ -289,7 +290,7 @@ class TestSqlDown(ArchiveTestBase):
         sql_down()
         with pytest.raises(SQL_DOWN):
             archiver(history_cap=10).archive_pass(now=NOW)
-        assert in_redis("msg:inbox:bob") == 50 and in_redis("lobby:bats:history") == 30
+        assert in_redis(MsgKeys.inbox("bob")) == 50 and in_redis(LobbyKeys.history("bats")) == 30
         assert page_all(Messages("bob"), 20) == [
             m.__class__(**{**m.to_dict(), "read": False}) for m in inbox[::-1]
         ]

@@ -31,6 +31,8 @@ class TestConfig(TestBase):
             ("BATFRIEND_EXPOSE_SQS", "maybe"),
             ("REDIS_URL", "localhost:6379"),
             ("BATFRIEND_REDIS_SHARDS", "msg:redis://x"),
+            ("BATFRIEND_REDIS_SHARDS", "work:=redis://10.0.0.2:6379/0"),
+            ("REDIS_URL", "redis+cluster://10.0.0.1:7000/3"),
             ("BATFRIEND_REDIS_TIMEOUT", "-1"),
             ("DATABASE_URL", "not a url"),
             ("BATFRIEND_WATCHER_TICK", "0"),
@@ -53,11 +55,13 @@ class TestConfig(TestBase):
         result = import_config(
             PORT="9000",
             BATFRIEND_EXPOSE_SQS="1",
-            BATFRIEND_REDIS_SHARDS="msg:=redis://10.0.0.2:6379/0, lobby:=redis://10.0.0.3/1",
+            BATFRIEND_REDIS_SHARDS="msg:=redis://10.0.0.2:6379/0, work:=redis://10.0.0.2:6379/0, "
+            "lobby:=redis+cluster://10.0.0.3:7000",
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == (
-            "9000 True {'msg:': 'redis://10.0.0.2:6379/0', 'lobby:': 'redis://10.0.0.3/1'}"
+            "9000 True {'msg:': 'redis://10.0.0.2:6379/0', 'work:': 'redis://10.0.0.2:6379/0', "
+            "'lobby:': 'redis+cluster://10.0.0.3:7000'}"
         )
 
     def test_defaults(self):

@@ -16,20 +16,20 @@ from base_test import TEST_REDIS_URLS, TestBase
 from batfriend import config, databases
 from batfriend.api import create_app
 from batfriend.embedded import redis_server_binary
-from helpers import inbox_ids
+from helpers import Threads, inbox_ids
 from redis_server import PrivateRedis
 
 pytestmark = pytest.mark.slow
 
 
-class Load:
+class Load(Threads):
     """Senders posting messages alice -> bob through the app until stopped."""
 
     def __init__(self, client, headers, senders=3):
+        super().__init__()
         self.acknowledged: list[str] = []
         self.statuses: list[tuple[float, int]] = []
         self._client, self._headers = client, headers
-        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._send, args=(n,)) for n in range(senders)]
 
@@ -43,16 +43,6 @@ class Load:
                 self.statuses.append((time.monotonic(), response.status_code))
                 if response.status_code == 201:
                     self.acknowledged.append(response.get_json()["id"])
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
 
 
 @pytest.fixture

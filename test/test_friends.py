@@ -3,14 +3,34 @@ import threading
 import pytest
 
 from base_test import TestBase
+from batfriend import friends as friends_module
 from batfriend.agent import Agent
 from batfriend.errors import BadRequest, Conflict, NotFound, TooManyRequests
-from batfriend.friends import MAX_FRIENDS, MAX_PENDING_REQUESTS, Friends, FriendsSnapshot
+from batfriend.friends import (
+    MAX_FRIENDS,
+    MAX_PENDING_REQUESTS,
+    REPAIR_DELAY,
+    Friends,
+    FriendsSnapshot,
+)
+from batfriend.passes import Delivery
 
 
 def register(*names):
     for name in names:
         Agent(name).register("correct horse battery")
+
+
+def accept_cut_off(monkeypatch, me, other, now):
+    """``me`` accepts ``other``, and the process dies after ``me``'s side changed."""
+
+    def crash(*args):
+        raise RuntimeError("the process died between the two steps")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(friends_module, "apply_side", crash)
+        with pytest.raises(RuntimeError):
+            Friends(me).accept(other, now=now)
 
 
 class TestFriends(TestBase):
@@ -70,7 +90,8 @@ class TestFriends(TestBase):
         with pytest.raises(NotFound):
             Friends("carol").accept("alice")
 
-    def test_mutual_requests_raced_make_friends_exactly_once(self):
+    def test_mutual_requests_raced_leave_both_sides_agreeing(self):
+        """Two steps each, so a race may end as one pending request; never as two stories."""
         for _ in range(50):
             Friends("alice").remove("bob")
             start = threading.Barrier(2)
@@ -89,12 +110,43 @@ class TestFriends(TestBase):
                 thread.start()
             for thread in threads:
                 thread.join()
-            assert sorted(statuses.values()) == ["friends", "requested"]
+            assert sorted(statuses.values()) in (["friends", "requested"], ["requested"] * 2)
             alice, bob = Friends("alice").view(), Friends("bob").view()
-            assert [n for n, _ in alice.friends] == ["bob"]
-            assert [n for n, _ in bob.friends] == ["alice"]
+            assert [n for n, _ in alice.friends] == (["bob"] if alice.friends else [])
+            assert [n for n, _ in bob.friends] == (["alice"] if alice.friends else [])
+            assert (alice.incoming, alice.outgoing) == (
+                tuple(n for n in ("bob",) if "alice" in bob.outgoing),
+                tuple(n for n in ("bob",) if "alice" in bob.incoming),
+            )
+            if not alice.friends:
+                asked = "alice" if alice.incoming else "bob"
+                Friends(asked).accept("bob" if asked == "alice" else "alice")
+            alice, bob = Friends("alice").view(), Friends("bob").view()
+            assert [n for n, _ in alice.friends] == ["bob"] and [n for n, _ in bob.friends] == [
+                "alice"
+            ]
             assert alice.friends[0][1] == bob.friends[0][1]
             assert alice.incoming == alice.outgoing == bob.incoming == bob.outgoing == ()
+
+    def test_a_change_cut_off_after_its_first_side_is_repaired_by_the_watcher(self, monkeypatch):
+        Friends("alice").request("bob", now=1000.0)
+        accept_cut_off(monkeypatch, "bob", "alice", 1001.0)
+        assert [n for n, _ in Friends("bob").view().friends] == ["alice"]
+        assert Friends("alice").view().friends == () and Friends("alice").view().outgoing == (
+            "bob",
+        )
+        assert Delivery().run(budget=5, now=1001.0 + REPAIR_DELAY - 1) == 0, "not due yet"
+        assert Delivery().run(budget=5, now=1001.0 + REPAIR_DELAY) == 1
+        alice, bob = Friends("alice").view(), Friends("bob").view()
+        assert alice.friends == (("bob", 1001.0),) and bob.friends == (("alice", 1001.0),)
+        assert alice.outgoing == alice.incoming == bob.outgoing == bob.incoming == ()
+
+    def test_a_late_repair_never_undoes_a_later_change(self, monkeypatch):
+        Friends("alice").request("bob", now=1000.0)
+        accept_cut_off(monkeypatch, "bob", "alice", 1001.0)  # alice's side never heard of it
+        Friends("alice").remove("bob", now=1002.0)  # later, from alice: both sides now none
+        assert Delivery().run(budget=5, now=1001.0 + REPAIR_DELAY) == 1  # the accept's, late
+        assert Friends("alice").view() == Friends("bob").view() == FriendsSnapshot((), (), ())
 
     def test_snapshot_round_trips(self):
         snapshot = FriendsSnapshot((("bob", 3.5),), ("carol",), ("dave",))

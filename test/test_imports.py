@@ -24,6 +24,7 @@ LAYERS = [
             "batfriend.scripts",
             "batfriend.startup",
             "batfriend.embedded",
+            "batfriend.embedded_cluster",
             "batfriend.lua",
         },
     ),

@@ -4,12 +4,13 @@ import inspect
 import re
 
 import pytest
+from redis.crc import key_slot
 
 from base_test import TestBase
 from batfriend.agency import Agency
 from batfriend.api.sqs import MSGID
 from batfriend.api.validation import LOBBY_NAME, USERNAME
-from batfriend.keys import FAMILIES
+from batfriend.keys import BUCKETS, FAMILIES, TAGS, AgentKeys, tag
 from batfriend.message import MESSAGE_ID
 from batfriend.scheduled import DELIVERY
 
@@ -29,6 +30,7 @@ CHOSEN_BY_CODE = {
     "kind": ("login", "address", "discover"),
     "worklist": (DELIVERY,),
     "book": ("phone",),
+    "bucket": (0, 1, BUCKETS - 1),
 }
 COUNTER_EXAMPLES = ("stats:logins",)  # a Counter's name is its own family; never a user's
 CHOSEN_BY_CODE["counter"] = COUNTER_EXAMPLES
@@ -47,11 +49,17 @@ def builders():
 
 
 BUILDERS = list(builders())
-SYSTEM_KEYS = sorted(function() for _, _, function, params in BUILDERS if not params)
+# A system key's only parameter, if any, is a bucket: every bucket's copy is a system key.
+SYSTEM_KEYS = sorted(
+    key
+    for _, _, function, params in BUILDERS
+    if set(params) <= {"bucket"}
+    for key in ([function(b) for b in range(BUCKETS)] if params else [function()])
+)
 USER_BUILDERS = [
     (f"{family.__name__}.{name}", function, params)
     for family, name, function, params in BUILDERS
-    if params
+    if not set(params) <= {"bucket"}
 ]
 
 
@@ -61,6 +69,8 @@ def legit(param):
 
 def adversarial_names(template):
     """Names aimed at the system keys through ``template`` (the key with SENTINEL as the name)."""
+    if SENTINEL not in template:  # the name only picks the bucket (a scheduled record's sender)
+        return set()
     before, after = template.split(SENTINEL)
     names = {"index", "abc", "a", "_", "-", ":", "::index", "_overflowing", "overflowing"}
     for key in SYSTEM_KEYS:
@@ -77,13 +87,12 @@ def cases():
     for label, function, params in USER_BUILDERS:
         for n, param in enumerate(params):
             fixed = [legit(p) for p in params]
-            fixed[n] = SENTINEL
-            template = function(*fixed)
             if param in CHOSEN_BY_CODE:
                 names = set(CHOSEN_BY_CODE[param])
             else:
+                fixed[n] = SENTINEL
                 pattern = CHOSEN_BY_CLIENTS[param]
-                names = {m for m in adversarial_names(template) if pattern.fullmatch(m)}
+                names = {m for m in adversarial_names(function(*fixed)) if pattern.fullmatch(m)}
                 names.add(EXAMPLES.get(param, "alice"))
             for name in sorted(names):
                 fixed[n] = name
@@ -107,16 +116,39 @@ def test_families_are_told_apart_by_prefix():
             assert function(*map(legit, params)).startswith(family.PREFIX), name
 
 
-def test_no_key_holds_a_brace():
-    """Redis Cluster hash tags (``{...}``) are added here later, by the builders alone."""
-    assert not [key for *_, key in cases() if "{" in key or "}" in key]
-    assert not [key for key in SYSTEM_KEYS if "{" in key or "}" in key]
+def test_braces_are_only_the_bucket_tags():
+    """A key holds no brace, or exactly one hash tag: a bucket's, precomputed in ``TAGS``."""
+    for key in [key for *_, key in cases()] + SYSTEM_KEYS:
+        tags = re.findall(r"\{([^{}]*)\}", key)
+        assert key.count("{") == key.count("}") == len(tags) <= 1, key
+        assert not tags or tags[0] in TAGS, key
+
+
+def test_bucket_tags_are_spread_evenly_over_the_slots():
+    assert len(set(TAGS)) == BUCKETS == 256
+    assert [key_slot(tag(bucket).encode()) for bucket in range(BUCKETS)] == [
+        64 * bucket for bucket in range(BUCKETS)
+    ]
+
+
+def test_an_entitys_keys_share_its_buckets_slot():
+    """Every key of one agent, lobby, phone book or worklist bucket hashes to one slot."""
+    slots = {}
+    for label, param, name, key in cases():
+        if label == "WorkKeys.prefix":  # a prefix, not a key
+            continue
+        if param in ("username", "owner", "sender", "lobby", "book", "worklist"):
+            entity = name if param != "worklist" else f"{name}/0"
+            slots.setdefault((param in ("username", "owner", "sender"), entity), set()).add(
+                key_slot(key.encode())
+            )
+    assert slots and all(len(found) == 1 for found in slots.values()), slots
 
 
 def test_the_walk_reaches_every_system_key_and_the_names_aimed_at_them():
     walked = list(cases())
-    assert "agent::index" in SYSTEM_KEYS
-    assert ("AgentKeys.agent", "username", "index", "agent:index") in walked
+    assert AgentKeys.index(0) in SYSTEM_KEYS
+    assert ("AgentKeys.agent", "username", "index", AgentKeys.agent("index")) in walked
     assert len({label for label, *_ in walked}) == len(USER_BUILDERS)
 
 

@@ -1,6 +1,7 @@
 from base_test import TestBase
 from batfriend import config
 from batfriend.databases import get_redis
+from batfriend.keys import LobbyKeys
 
 
 class TestLobbiesApi(TestBase):
@@ -56,7 +57,7 @@ class TestLobbiesApi(TestBase):
 
 
 def lobby_keys():
-    return sorted(key.decode() for key in get_redis("lobby:").keys("lobby:*"))
+    return sorted(key.decode() for key in get_redis("lobby:").scan_iter(match="lobby:*"))
 
 
 class TestLobbyBounds(TestBase):
@@ -84,7 +85,7 @@ class TestLobbyBounds(TestBase):
         for headers in (alice, bob):
             client.post("/lobbies/join", json={"lobby": "bats"}, headers=headers)
         client.post("/lobbies/leave", json={"lobby": "bats"}, headers=alice)
-        assert lobby_keys() == ["lobby:bats:info", "lobby:bats:members"]
+        assert lobby_keys() == sorted([LobbyKeys.info("bats"), LobbyKeys.members("bats")])
         client.post("/lobbies/leave", json={"lobby": "bats"}, headers=bob)
         assert lobby_keys() == []
         response = client.post("/lobbies/view", json={"lobby": "bats"}, headers=alice)
@@ -95,6 +96,8 @@ class TestLobbyBounds(TestBase):
         client.post("/lobbies/join", json={"lobby": "bats"}, headers=alice)
         client.post("/lobbies/post", json={"lobby": "bats", "body": "hi"}, headers=alice)
         client.post("/lobbies/leave", json={"lobby": "bats"}, headers=alice)
-        assert lobby_keys() == ["lobby:bats:bodies", "lobby:bats:history", "lobby:bats:info"]
+        assert lobby_keys() == sorted(
+            [LobbyKeys.bodies("bats"), LobbyKeys.history("bats"), LobbyKeys.info("bats")]
+        )
         snapshot = client.post("/lobbies/join", json={"lobby": "bats"}, headers=alice).get_json()
         assert snapshot["messages"] == 1

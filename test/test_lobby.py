@@ -5,6 +5,7 @@ import pytest
 from base_test import TestBase
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
+from batfriend.keys import LobbyKeys, bucket_of
 from batfriend.lobby import MEMBER_IDLE, Lobby, LobbySnapshot, prune_idle_members
 from batfriend.messages import Messages
 from batfriend.passes import REPAIRERS
@@ -97,9 +98,11 @@ class TestLobby(TestBase):
         lobby.join("alice", now=NOW)
         for i in range(5):
             lobby.post("alice", f"m{i}", now=NOW)
-        assert get_redis("lobby:").zrange("lobby:_overflowing", 0, -1) == []
+        assert get_redis("lobby:").zrange(LobbyKeys.overflowing(bucket_of("bats")), 0, -1) == []
         sixth = lobby.post("alice", "m5", now=NOW)
-        assert get_redis("lobby:").zrange("lobby:_overflowing", 0, -1) == [b"bats"]
+        assert get_redis("lobby:").zrange(LobbyKeys.overflowing(bucket_of("bats")), 0, -1) == [
+            b"bats"
+        ]
         assert Lobby.archivable(5, 100) == [history_all(lobby, "alice", 10)[-1]]
         assert sixth.id != Lobby.archivable(5, 100)[0].id
 
@@ -132,7 +135,7 @@ class TestLobby(TestBase):
         Lobby("bats").join("fresh", now=NOW - 10)
         Lobby("caves").join("old", now=NOW - 2 * MEMBER_IDLE)
         Lobby("caves").post("old", "still in the history", now=NOW - 2 * MEMBER_IDLE)
-        keys = ["lobby:bats:members", "lobby:bats:info", "lobby:caves:members"]
+        keys = [LobbyKeys.members("bats"), LobbyKeys.info("bats"), LobbyKeys.members("caves")]
         assert prune_idle_members(keys, now=NOW) == 2
         assert Lobby("bats").view("nobody", now=NOW) == LobbySnapshot("bats", 2, ("fresh",), 0)
         with pytest.raises(Forbidden):
@@ -151,11 +154,15 @@ class TestLobby(TestBase):
         lobby.join("alice", now=1.0)
         first = lobby.post("alice", "first", now=1.0)
         lobby.post("alice", "second", now=1.0)
-        flags = get_redis("lobby:").zrange("lobby:_overflowing", 0, -1, withscores=True)
+        flags = get_redis("lobby:").zrange(
+            LobbyKeys.overflowing(bucket_of("bats")), 0, -1, withscores=True
+        )
         assert flags == [(b"bats", 1.0)], "scored by time, like a members ZSET"
         Sweeper(REPAIRERS, count=1000).sweep()
         assert lobby.view("nobody").members == 0, "alice was idle, so the sweep pruned her"
-        assert get_redis("lobby:").zrange("lobby:_overflowing", 0, -1) == [b"bats"]
+        assert get_redis("lobby:").zrange(LobbyKeys.overflowing(bucket_of("bats")), 0, -1) == [
+            b"bats"
+        ]
         assert Lobby.archivable(1, 100) == [first]
 
     def test_snapshot_round_trips(self):

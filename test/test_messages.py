@@ -96,9 +96,8 @@ class TestDeliver(TestBase):
 def store_as_before(message):
     """Put ``message`` in its inbox as the versions before JSON storage did: msgpack."""
     inbox = Messages(message.to)
-    keys = [MsgKeys.inbox(message.to), MsgKeys.bodies(message.to), MsgKeys.unread(message.to)]
     inbox._deliver(
-        keys=[*keys, MsgKeys.archive_due()], args=[message.id, message.dump_msgpack(), message.to]
+        keys=inbox._delivery_keys()[:4], args=[message.id, message.dump_msgpack(), message.to]
     )
 
 

@@ -20,6 +20,7 @@ from base_test import TEST_REDIS_URLS, TestBase
 from batfriend import config, databases
 from batfriend.api import create_app
 from batfriend.embedded import redis_server_binary
+from batfriend.keys import DELIVERY, WorkKeys, bucket_of
 from batfriend.messages import Messages
 from batfriend.scripts import UNGUARDED, get_script
 from batfriend.watcher import MessageWatcher
@@ -127,11 +128,11 @@ def _calls(tokens: dict[str, dict], scheduled_id: str, read_id: str) -> list[tup
 
 class TestOutOfMemory(TestBase):
     def test_every_script_that_may_grow_is_refused_before_its_first_write(self, full_redis):
-        full_redis.set("msg:sent:bob", "x")  # a guard key of another type: WRONGTYPE is ignored
+        full_redis.set("{k}sent", "x")  # a guard key of another type: WRONGTYPE is ignored
         full_redis.config_set("maxmemory", 1)
         names = sorted(p.stem for p in LUA_DIR.glob("*.lua") if p.stem not in UNGUARDED)
         for name in names:
-            keys = ["msg:sent:bob" if name == "messages_deliver" else "k1"] + ["k"] * 6
+            keys = ["{k}sent" if name == "messages_deliver" else "{k}1"] + ["{k}"] * 6
             with pytest.raises(redis.exceptions.OutOfMemoryError):
                 get_script(full_redis, name)(keys=keys, args=["1"] * 8)
         assert full_redis.dbsize() == 1
@@ -207,7 +208,8 @@ class TestOutOfMemory(TestBase):
         for method, path, headers, body in _calls(tokens, scheduled["id"], sent["id"]):
             response = client.open(path, method=method, headers=headers, json=body)
             assert response.status_code in (200, 201), (path, response.get_json())
-        assert full_redis.zcard("work:delivery:due") == 2, "each scheduled send has its item"
+        due = WorkKeys.due(DELIVERY, bucket_of("alice"))
+        assert full_redis.zcard(due) == 2, "each scheduled send has its item"
 
 
 class TestWatcherOutOfMemory(TestBase):

@@ -1,4 +1,5 @@
 import random
+import re
 import threading
 
 import pytest
@@ -6,6 +7,7 @@ import pytest
 from base_test import TestBase
 from batfriend import databases
 from batfriend.errors import Conflict, Unavailable
+from batfriend.keys import PhoneKeys
 from batfriend.phone_numbers import PhoneNumberContext, PhoneNumbers
 from round_trips import RoundTrips
 
@@ -16,7 +18,9 @@ def book():
     """Return the two hashes as plain dicts: number -> owner, owner -> number."""
     redis = databases.get_redis("phone:")
     decode = lambda h: {k.decode(): v.decode() for k, v in h.items()}  # noqa: E731
-    return decode(redis.hgetall("phone:owners")), decode(redis.hgetall("phone:agents"))
+    return decode(redis.hgetall(PhoneKeys.owners("phone"))), decode(
+        redis.hgetall(PhoneKeys.agents("phone"))
+    )
 
 
 def assert_consistent():
@@ -94,13 +98,13 @@ class TestTransactLock(TestBase):
     def test_holds_a_lock_with_a_timeout_and_releases_it(self):
         redis = databases.get_redis("phone:")
         with PhoneNumbers(lock_timeout=7).transact():
-            assert redis.exists("phone:lock")
-            assert 0 < redis.pttl("phone:lock") <= 7000
-        assert not redis.exists("phone:lock")
+            assert redis.exists(PhoneKeys.lock("phone"))
+            assert 0 < redis.pttl(PhoneKeys.lock("phone")) <= 7000
+        assert not redis.exists(PhoneKeys.lock("phone"))
         with pytest.raises(ValueError):
             with PhoneNumbers().transact():
                 raise ValueError
-        assert not redis.exists("phone:lock")
+        assert not redis.exists(PhoneKeys.lock("phone"))
 
     def test_a_busy_lock_is_unavailable(self):
         inside, done = threading.Event(), threading.Event()
@@ -114,7 +118,7 @@ class TestTransactLock(TestBase):
         thread.start()
         try:
             assert inside.wait(10)
-            with pytest.raises(Unavailable, match="phone:lock"):
+            with pytest.raises(Unavailable, match=re.escape(PhoneKeys.lock("phone"))):
                 PhoneNumbers(lock_wait=0.05).assign("bob", B)
         finally:
             done.set()

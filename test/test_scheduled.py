@@ -3,17 +3,16 @@ import threading
 import pytest
 
 from base_test import TestBase
-from batfriend import config, databases
 from batfriend.databases import get_redis
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import Friends
-from batfriend.keys import MsgKeys
+from batfriend.keys import DELIVERY, MsgKeys, WorkKeys, bucket_of
 from batfriend.messages import Messages, deliver_due
 from batfriend.passes import REPAIRERS
-from batfriend.scheduled import DELIVERY, ScheduledMessages, delivery_payload
+from batfriend.scheduled import ScheduledMessages, delivery_payload
 from batfriend.sweeper import Sweeper
 from batfriend.watcher import MessageWatcher
-from batfriend.worklist import Worklist
+from helpers import delivery_worklist
 
 NOW = 1_700_000_000.0
 LATER = NOW + 3600
@@ -21,12 +20,12 @@ LATER = NOW + 3600
 
 def waiting(message_id):
     """Return whether a scheduled message's record is still waiting."""
-    return get_redis(MsgKeys.SCHEDULED).exists(MsgKeys.scheduled(message_id)) == 1
+    return get_redis(MsgKeys.SCHEDULED).exists(MsgKeys.scheduled("alice", message_id)) == 1
 
 
 def due_time(message_id):
     """Return the due time of a message's pending delivery item, or None if it is not pending."""
-    return get_redis("work:").zscore(f"work:{DELIVERY}:due", message_id)
+    return get_redis("work:").zscore(WorkKeys.due(DELIVERY, bucket_of("alice")), message_id)
 
 
 def inbox_ids(owner):
@@ -40,7 +39,7 @@ class TestScheduledSend(TestBase):
         assert (sent.sent_at, sent.deliver_at) == (NOW, LATER)
         assert Messages("bob").page() == ([], None, 0)
         assert waiting(sent.id) and due_time(sent.id) == LATER
-        item = Worklist(DELIVERY).claim(now=LATER)
+        item = delivery_worklist().claim(now=LATER)
         assert item == [(sent.id, delivery_payload(sent), 0)]
         assert "later" not in item[0][1], "the body is kept once, in the record"
         deliver_due(item[0][1])
@@ -56,7 +55,7 @@ class TestScheduledSend(TestBase):
         assert Messages("bob").unread() == 0
         assert watcher.deliver_pass(now=LATER) == 1
         assert inbox_ids("bob") == [sent.id] and Messages("bob").unread() == 1
-        assert Worklist(DELIVERY).view() == {"pending": 0, "leased": 0, "dead": 0}
+        assert delivery_worklist().view() == {"pending": 0, "leased": 0, "dead": 0}
 
     def test_friendship_and_send_limit_are_checked_at_send_time(self, befriend):
         befriend("alice", "bob")
@@ -70,9 +69,9 @@ class TestScheduledSend(TestBase):
         limited.send("alice", "later counts too", deliver_at=LATER, now=NOW)
         with pytest.raises(TooManyRequests):
             limited.send("alice", "one too many", deliver_at=LATER, now=NOW)
-        assert Worklist(DELIVERY).view()["pending"] == 1, "refused sends left no item"
+        assert delivery_worklist().view()["pending"] == 1, "refused sends left no item"
         assert get_redis(MsgKeys.SCHEDULED).keys(f"{MsgKeys.SCHEDULED}*") == [
-            MsgKeys.scheduled(Worklist(DELIVERY).claim(now=LATER)[0][0]).encode()
+            MsgKeys.scheduled("alice", delivery_worklist().claim(now=LATER)[0][0]).encode()
         ]
 
     @pytest.mark.parametrize("remover", ["alice", "bob"], ids=["sender-unfriends", "recipient"])
@@ -82,7 +81,7 @@ class TestScheduledSend(TestBase):
         Friends(remover).remove("bob" if remover == "alice" else "alice")
         assert MessageWatcher().deliver_pass(now=LATER) == 1  # the item is done with
         assert inbox_ids("bob") == [] and not waiting(sent.id)
-        assert Worklist(DELIVERY).view() == {"pending": 0, "leased": 0, "dead": 0}
+        assert delivery_worklist().view() == {"pending": 0, "leased": 0, "dead": 0}
 
     def test_an_ex_friend_cannot_release_a_stockpile_by_rescheduling(self, befriend):
         befriend("alice", "bob")
@@ -109,49 +108,35 @@ class TestScheduledSend(TestBase):
         inbox = Messages("bob", send_limit=2)
         get_redis(MsgKeys.SCHEDULED).script_flush()
         inbox.send("alice", "now, and its script is loaded again", now=NOW)
-        # The pipeline's send ran; the worklist script was missing, so it all runs again:
-        # that must neither count the send twice (the limit is 2) nor store it twice.
+        # Its script is loaded again (NOSCRIPT, then EVAL): the send must neither count
+        # twice (the limit is 2) nor store twice.
         sent = inbox.send("alice", "later", deliver_at=LATER, now=NOW)
         assert waiting(sent.id) and due_time(sent.id) == LATER
         MessageWatcher().deliver_pass(now=LATER)
         assert len(inbox_ids("bob")) == 2 and inbox.unread() == 2
-
-    def test_works_when_worklists_live_on_another_redis(self, befriend, monkeypatch, spare_redis):
-        befriend("alice", "bob")
-        monkeypatch.setattr(config, "BATFRIEND_REDIS_SHARDS", {"work:": spare_redis.url})
-        databases.reset()
-        try:
-            sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
-            assert get_redis("work:").zcard(f"work:{DELIVERY}:due") == 1
-            assert get_redis("msg:") is not get_redis("work:")
-            MessageWatcher().deliver_pass(now=LATER)
-            assert inbox_ids("bob") == [sent.id]
-        finally:
-            monkeypatch.undo()
-            databases.reset()
 
 
 class TestDelivery(TestBase):
     def test_delivering_twice_adds_once_and_keeps_the_read_mark(self, befriend):
         befriend("alice", "bob")
         sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
-        assert Messages("bob").deliver_scheduled(sent.id) is True
+        assert Messages("bob").deliver_scheduled("alice", sent.id) is True
         assert Messages("bob").mark_read([sent.id]) == 0
         deliver_due(delivery_payload(sent))
-        assert Messages("bob").deliver_scheduled(sent.id) is False
+        assert Messages("bob").deliver_scheduled("alice", sent.id) is False
         page, _, unread = Messages("bob").page()
         assert [m.id for m in page] == [sent.id] and unread == 0
 
     def test_a_record_stored_as_msgpack_before_is_delivered(self, befriend):
         befriend("alice", "bob")
         sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
-        get_redis("msg:").set(MsgKeys.scheduled(sent.id), sent.dump_msgpack())
+        get_redis("msg:").set(MsgKeys.scheduled("alice", sent.id), sent.dump_msgpack())
         deliver_due(delivery_payload(sent))
         page, _, unread = Messages("bob").page()
         assert page == [sent] and unread == 1
 
     def test_a_message_that_no_longer_exists_returns_normally(self):
-        deliver_due('["1700000000000-000000000001-0123456789", "bob"]')
+        deliver_due('["1700000000000-000000000001-0123456789", "bob", "alice"]')
         assert Messages("bob").page() == ([], None, 0)
 
     def test_a_malformed_payload_fails_so_the_watcher_dead_letters_it(self, befriend):
@@ -160,11 +145,11 @@ class TestDelivery(TestBase):
                 deliver_due(payload)
         befriend("alice", "bob")
         sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
-        Worklist(DELIVERY).add("poison", "not json", due=NOW)
+        delivery_worklist().add("poison", "not json", due=NOW)
         watcher = MessageWatcher(attempts=1)
         assert watcher.deliver_pass(now=LATER) == 2
         assert inbox_ids("bob") == [sent.id]
-        assert [item[:2] for item in Worklist(DELIVERY).dead()] == [("poison", "not json")]
+        assert [item[:2] for item in delivery_worklist().dead()] == [("poison", "not json")]
 
     def test_concurrent_deliveries_of_the_same_messages_count_once(self, befriend):
         befriend("alice", "bob")
@@ -227,7 +212,7 @@ class TestReschedule(TestBase):
     def test_postponing_a_delivery_already_claimed_is_refused(self, befriend):
         befriend("alice", "bob")
         sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
-        [(item_id, payload, _)] = Worklist(DELIVERY).claim(now=LATER)
+        [(item_id, payload, _)] = delivery_worklist().claim(now=LATER)
         with pytest.raises(NotFound):
             ScheduledMessages().reschedule("alice", sent.id, LATER + 60, now=LATER)
         deliver_due(payload)
@@ -236,7 +221,7 @@ class TestReschedule(TestBase):
     def test_rescheduling_puts_back_a_missing_worklist_item(self, befriend):
         befriend("alice", "bob")
         sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
-        Worklist(DELIVERY).complete([sent.id])
+        delivery_worklist().complete([sent.id])
         ScheduledMessages().reschedule("alice", sent.id, LATER + 60, now=NOW)
         assert due_time(sent.id) == LATER + 60
 
@@ -266,13 +251,13 @@ class TestSweepRepair(TestBase):
         inbox = Messages("bob", send_limit=1000)
         sent = [inbox.send("alice", f"m{n}", deliver_at=LATER + n, now=NOW) for n in range(30)]
         lost = [m.id for m in sent[:10]]
-        Worklist(DELIVERY).complete(lost)
-        Worklist(DELIVERY).claim(limit=5, now=LATER + 15)
-        assert Worklist(DELIVERY).view() == {"pending": 15, "leased": 5, "dead": 0}
+        delivery_worklist().complete(lost)
+        delivery_worklist().claim(limit=5, now=LATER + 15)
+        assert delivery_worklist().view() == {"pending": 15, "leased": 5, "dead": 0}
         Sweeper(REPAIRERS, count=1000).sweep()
-        assert Worklist(DELIVERY).view() == {"pending": 25, "leased": 5, "dead": 0}
+        assert delivery_worklist().view() == {"pending": 25, "leased": 5, "dead": 0}
         assert [due_time(message_id) for message_id in lost] == [LATER + n for n in range(10)]
-        assert ScheduledMessages().requeue([MsgKeys.scheduled(m.id) for m in sent]) == 0
+        assert ScheduledMessages().requeue([MsgKeys.scheduled("alice", m.id) for m in sent]) == 0
         MessageWatcher(lease=60).deliver_pass(now=LATER + 50)
         assert len(inbox_ids("bob")) == 25, "the 5 leased ones wait for their lease"
         MessageWatcher(lease=60).deliver_pass(now=LATER + 80)
@@ -281,9 +266,9 @@ class TestSweepRepair(TestBase):
     def test_a_corrupt_record_does_not_stop_the_others_being_requeued(self, befriend, caplog):
         befriend("alice", "bob")
         sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
-        Worklist(DELIVERY).complete([sent.id])
+        delivery_worklist().complete([sent.id])
         get_redis(MsgKeys.SCHEDULED).set(f"{MsgKeys.SCHEDULED}broken", b"not msgpack")
-        keys = [f"{MsgKeys.SCHEDULED}broken", MsgKeys.scheduled(sent.id)]
+        keys = [f"{MsgKeys.SCHEDULED}broken", MsgKeys.scheduled("alice", sent.id)]
         assert ScheduledMessages().requeue(keys) == 1
         assert due_time(sent.id) == LATER
         assert "broken" in caplog.text

@@ -11,9 +11,7 @@ from base_test import TestBase
 from batfriend.databases import get_redis
 from batfriend.keys import MsgKeys
 from batfriend.messages import Messages
-from batfriend.scheduled import DELIVERY
-from batfriend.worklist import Worklist
-from helpers import ROOT, environment, terminate, wait_until
+from helpers import ROOT, delivery_worklist, environment, terminate, wait_until
 
 pytestmark = pytest.mark.slow  # starts processes
 
@@ -51,7 +49,7 @@ def schedule(dues):
 def delivered():
     pipeline = get_redis("msg:").pipeline(transaction=False)
     for name in RECIPIENTS:
-        pipeline.scard(f"msg:unread:{name}")
+        pipeline.scard(MsgKeys.unread(name))
     return sum(pipeline.execute())
 
 
@@ -87,7 +85,7 @@ class TestScheduledDeliveryProcesses(TestBase):
         second, second_log = start_watcher(tmp_path, "second")
         try:
             wait_until(lambda: delivered() == 5000, timeout=30)
-            wait_until(lambda: Worklist(DELIVERY).view() == EMPTY, timeout=10)
+            wait_until(lambda: delivery_worklist().view() == EMPTY, timeout=10)
         finally:
             returncode = terminate(second)
         assert returncode == 0, second_log.read_text()
@@ -103,7 +101,7 @@ class TestScheduledDeliveryProcesses(TestBase):
             now = time.time()
             sent = schedule([now + 0.5 + n / 1000 for n in range(2000)])
             wait_until(lambda: delivered() == 2000, timeout=30)
-            wait_until(lambda: Worklist(DELIVERY).view() == EMPTY, timeout=10)
+            wait_until(lambda: delivery_worklist().view() == EMPTY, timeout=10)
         finally:
             returncodes = [terminate(process) for process, _ in watchers]
         assert returncodes == [0, 0]

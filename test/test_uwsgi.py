@@ -17,6 +17,7 @@ from base_test import TestBase
 from batfriend import config, databases
 from batfriend.api.service import BAT
 from batfriend.embedded import free_port
+from batfriend.keys import MsgKeys
 from batfriend.messages import Messages
 from helpers import inbox_ids
 
@@ -210,8 +211,8 @@ class TestUwsgi(TestBase):
         messages = databases.get_redis("msg:")
         inbox = inbox_ids("bob")
         assert set(acknowledged) <= inbox, "an acknowledged send was lost"
-        assert {m.decode() for m in messages.smembers("msg:unread:bob")} == inbox
-        assert {m.decode() for m in messages.hkeys("msg:bodies:bob")} == inbox
+        assert {m.decode() for m in messages.smembers(MsgKeys.unread("bob"))} == inbox
+        assert {m.decode() for m in messages.hkeys(MsgKeys.bodies("bob"))} == inbox
         assert Messages("bob").page(None, 1)[2] == len(inbox)
         print(
             f"\nuWSGI worker killed: respawned; {len(acknowledged)} sends acknowledged and kept, "

@@ -4,6 +4,7 @@ import time
 from archive_base import ArchiveTestBase, archived_ids
 from batfriend.archiver import Archiver
 from batfriend.databases import get_redis
+from batfriend.keys import MsgKeys
 from batfriend.message import Message
 from batfriend.messages import Messages
 from batfriend.watcher import MessageWatcher
@@ -22,7 +23,7 @@ def deliver_old(count, owner="bob"):
 
 
 def in_redis(owner="bob"):
-    return get_redis("msg:").zcard(f"msg:inbox:{owner}")
+    return get_redis("msg:").zcard(MsgKeys.inbox(owner))
 
 
 class TestWatcherArchiving(ArchiveTestBase):

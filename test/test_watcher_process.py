@@ -34,7 +34,7 @@ def child(tmp_path, name, delay, lease, tag):
 
 
 def counter(name):
-    return int(get_redis("result:").get(f"result:{name}") or 0)
+    return int(get_redis("result:").get(f"result:{{r}}{name}") or 0)
 
 
 def add_due(name, count):
@@ -86,7 +86,7 @@ class TestWatcherProcess(TestBase):
             returncode = terminate(second)
         assert returncode == 0, second_log.read_text()
         assert counter("effects") == 5000
-        assert get_redis("result:").scard("result:done") == 5000
+        assert get_redis("result:").scard("result:{r}done") == 5000
         assert counter("runs") >= 5000
 
     def test_two_watchers_on_one_worklist_never_do_an_item_twice(self, tmp_path):
@@ -100,7 +100,7 @@ class TestWatcherProcess(TestBase):
         finally:
             returncodes = [terminate(process) for process, _ in processes]
         assert returncodes == [0, 0]
-        by_watcher = get_redis("result:").hgetall("result:by")
+        by_watcher = get_redis("result:").hgetall("result:{r}by")
         assert int(by_watcher[b"a"]) > 0 and int(by_watcher[b"b"]) > 0, by_watcher
         assert counter("runs") == 2000, "no item was done by both watchers"
         assert counter("effects") == 2000

@@ -1,8 +1,8 @@
 """A watcher process for the process tests: ``python test/watcher_child.py NAME DELAY LEASE TAG``.
 
 It works through worklist NAME with a handler that records each payload's
-effect idempotently (SADD result:done, and INCR result:effects only when the
-SADD added it), counts every run (result:runs, and result:by per TAG), then
+effect idempotently (SADD result:{r}done, and INCR result:{r}effects only when
+the SADD added it), counts every run (result:{r}runs, and result:{r}by per TAG), then
 sleeps DELAY seconds, so a kill lands between an effect and its completion.
 """
 
@@ -23,7 +23,8 @@ end
 redis.call("INCR", KEYS[3])
 redis.call("HINCRBY", KEYS[4], ARGV[2], 1)
 """
-KEYS = ["result:done", "result:effects", "result:runs", "result:by"]
+# One hash tag, so the script's keys share a slot on a cluster too.
+KEYS = ["result:{r}done", "result:{r}effects", "result:{r}runs", "result:{r}by"]
 
 
 def main():

@@ -1,5 +1,5 @@
 -- Count one send that is not a message (a lobby post) in the sender's sliding window,
--- the same window messages_deliver.lua counts messages in, so both share one limit.
+-- the same window messages_reserve.lua counts messages in, so both share one limit.
 -- KEYS[1] the sender's send log: ZSET id -> sent at, within the last window
 -- ARGV[1] id, ARGV[2] now, ARGV[3] sends allowed per window, ARGV[4] window in seconds
 -- Returns {1, 0} counted (a retry with the same id is counted once), or {-2, ms} over
