@@ -7,6 +7,7 @@ Each attempt is counted *before* its password is hashed and given back only when
 password was right or never checked, so bursts check at most the limit of wrong ones.
 """
 
+import functools
 import hashlib
 import secrets
 import time
@@ -31,7 +32,11 @@ class Doorman:
     def __init__(self, ttl: float | None = None) -> None:
         self._redis: Redis = get_redis(SessionKeys.PREFIX)
         self._ttl = config.BATFRIEND_SESSION_SECONDS if ttl is None else ttl
-        self._login_failures = RateLimiter("login", LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW)
+
+    @functools.cached_property
+    def _login_failures(self) -> RateLimiter:
+        """The failed-login limiter, built on first use: most requests only check a session."""
+        return RateLimiter("login", LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW)
 
     def _session_key(self, token: str) -> str:
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

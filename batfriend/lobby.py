@@ -176,7 +176,7 @@ class Lobby:
             args=[
                 username,
                 message.id,
-                message.dump_msgpack(),
+                message.dump_stored(),
                 repr(when),
                 self._history_cap,
                 self._name,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+import orjson
 
 MESSAGE_ID = re.compile(r"[0-9]{13}-[0-9a-f]{12}-[0-9a-f]{10}")
 MAX_BODY_LENGTH = 4000
@@ -139,13 +140,31 @@ class Message:
         return cls.from_dict(json.loads(text))
 
     def dump_msgpack(self) -> bytes:
-        """Serialise as msgpack, the form stored in Redis."""
+        """Serialise as msgpack, the form Redis stored before ``dump_stored``."""
         return msgpack.packb(self.to_dict())
 
     @classmethod
     def load_msgpack(cls, data: bytes) -> "Message":
         """Parse what ``dump_msgpack`` wrote."""
         return cls.from_dict(msgpack.unpackb(data))
+
+    def dump_stored(self) -> bytes:
+        """Serialise as stored in Redis: the API's JSON object, ``read`` last, so a page
+        is framed from the stored bytes with no decoding (``page_json``)."""
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def load_stored(cls, data: bytes) -> "Message":
+        """Parse a stored message: what ``dump_stored`` wrote, or older ``dump_msgpack``."""
+        return cls.from_dict(stored_dict(data))
+
+
+def stored_dict(data: bytes) -> dict[str, Any]:
+    """Return a stored message's fields: JSON (``dump_stored``), or msgpack stored before it.
+
+    A msgpack map of 8 fields starts with byte 0x88, never ``{``.
+    """
+    return orjson.loads(data) if data[:1] == b"{" else msgpack.unpackb(data)
 
 
 def newest_first_bound(before: str | None) -> str:
@@ -161,22 +180,32 @@ def load_page(blobs: list[bytes | None], unread: list[int] | None = None) -> lis
     messages = []
     for n, blob in enumerate(blobs):
         if blob is not None:
-            data = msgpack.unpackb(blob)
+            data = stored_dict(blob)
             if unread is not None:
                 data["read"] = not unread[n]
             messages.append(Message.from_dict(data))
     return messages
 
 
-def load_page_dicts(blobs: list[bytes | None], unread: list[int]) -> list[dict[str, Any]]:
-    """``load_page`` straight to the API's dicts, with no ``Message`` in between (an inbox page).
+_UNREAD_TAIL = b',"read":false}'
+_READ_TAIL = b',"read":true}'
 
-    The stored msgpack map is ``to_dict``'s shape already; only ``read`` is set, from ``unread``.
+
+def page_json(blobs: list[bytes | None], unread: list[int]) -> list[bytes]:
+    """A page's stored messages as the API's JSON objects, skipping any whose body is gone.
+
+    A message ``dump_stored`` wrote is its stored bytes with the reader's ``read`` spliced
+    in; one stored as msgpack (before) is decoded and written as JSON.
     """
     page = []
+    cut = -len(_UNREAD_TAIL)
     for blob, flag in zip(blobs, unread, strict=True):
-        if blob is not None:
-            data = msgpack.unpackb(blob)
+        if blob is None:
+            continue
+        if blob[cut:] == _UNREAD_TAIL and blob[:1] == b"{":  # JSON, read not set yet
+            page.append(blob if flag else blob[:cut] + _READ_TAIL)
+        else:
+            data = stored_dict(blob)
             data["read"] = not flag
-            page.append(data)
+            page.append(orjson.dumps(data))
     return page

@@ -13,6 +13,7 @@ import operator
 import time
 from typing import Any
 
+import orjson
 from redis import Redis
 from redis.client import Pipeline
 from redis.commands.core import Script
@@ -34,13 +35,13 @@ from batfriend.keys import BUCKETS, MsgKeys, bucket_of
 from batfriend.message import (
     Message,
     load_page,
-    load_page_dicts,
     message_millisecond,
     message_time,
     newest_first_bound,
+    page_json,
 )
 from batfriend.scheduled import delivery_payload, read_delivery_payload, waiting_keys
-from batfriend.scripts import get_script, run_pipeline
+from batfriend.scripts import get_script, lazy_script, run_pipeline
 from batfriend.session import Session, read_along
 
 SEND_WINDOW = 60.0
@@ -61,11 +62,16 @@ class Messages:
         if limit < 1:
             raise ValueError("send_limit must be at least 1")
         self._send_limit = limit
-        self._reserve = get_script(self._redis, "messages_reserve")
-        self._deliver = get_script(self._redis, "messages_deliver")
-        self._page = get_script(self._redis, "messages_page")
-        self._send_log_hit = get_script(self._redis, "send_log_hit")
-        self._archive = Archive()
+
+    # Scripts and the archive are built on first use: a request needs one or two of them.
+    _reserve = lazy_script("messages_reserve")
+    _deliver = lazy_script("messages_deliver")
+    _page = lazy_script("messages_page")
+    _send_log_hit = lazy_script("send_log_hit")
+
+    @functools.cached_property
+    def _archive(self) -> Archive:
+        return Archive()
 
     def _inbox_keys(self) -> list[str]:
         return [
@@ -103,7 +109,7 @@ class Messages:
         args = [message.id, self._owner, repr(when), self._send_limit, repr(SEND_WINDOW), ""]
         if message.deliver_at > message.sent_at:
             keys += waiting_keys(sender, message.id)
-            args += [message.dump_msgpack(), repr(message.deliver_at), delivery_payload(message)]
+            args += [message.dump_stored(), repr(message.deliver_at), delivery_payload(message)]
         session_key = None if session is None else session.guard(self._redis)
         if session_key is not None:
             keys.append(session_key)
@@ -117,7 +123,7 @@ class Messages:
         if outcome == "reserved":
             outcome = self._deliver(
                 keys=self._delivery_keys(),
-                args=[message.id, message.dump_msgpack(), self._owner, sender],
+                args=[message.id, message.dump_stored(), self._owner, sender],
             ).decode()
         if outcome == "not_friends":
             if not Agency().exists(self._owner):
@@ -149,7 +155,7 @@ class Messages:
         if message.to != self._owner:
             raise ValueError(f"message {message.id} is not addressed to {self._owner!r}")
         outcome = self._deliver(
-            keys=self._delivery_keys()[:4], args=[message.id, message.dump_msgpack(), self._owner]
+            keys=self._delivery_keys()[:4], args=[message.id, message.dump_stored(), self._owner]
         )
         return outcome == b"delivered"
 
@@ -190,7 +196,7 @@ class Messages:
         return message
 
     def _queue_page(self, pipeline: Pipeline, before: str | None, limit: int) -> None:
-        """Queue the page script's call (for ``page_dicts``) on ``pipeline``."""
+        """Queue the page script's call (for ``page_json``) on ``pipeline``."""
         self._page(
             keys=[*self._inbox_keys(), MsgKeys.watermarks(bucket_of(self._owner))],
             args=[newest_first_bound(before), limit, self._owner],
@@ -220,10 +226,11 @@ class Messages:
             return recent, next_before(fetched, limit, newest), unread
         return self._with_archived(fetched, recent, before, limit, unread)
 
-    def page_dicts(
+    def page_json(
         self, before: str | None = None, limit: int = 50, session: Session | None = None
-    ) -> tuple[list[dict[str, Any]], str | None, int]:
-        """``page`` in the API's shape; a page Redis holds whole is never made into Messages.
+    ) -> tuple[list[bytes], str | None, int]:
+        """``page`` with each message as the API's JSON object; a page Redis holds whole is
+        framed from the stored bytes, never decoded (``message.page_json``).
 
         With ``session``, its check shares the page script's round trip (``Session.along``).
         """
@@ -233,11 +240,11 @@ class Messages:
         unread, fetched, blobs, unread_flags, newest_archived = reply
         newest = watermark(newest_archived)
         if not reaches_archive(fetched, limit, newest):
-            page = load_page_dicts(blobs, unread_flags)
+            page = page_json(blobs, unread_flags)
             return page, next_before(fetched, limit, newest), unread
         recent = load_page(blobs, unread_flags)
         messages, cursor, unread = self._with_archived(fetched, recent, before, limit, unread)
-        return [m.to_dict() for m in messages], cursor, unread
+        return [orjson.dumps(m.to_dict()) for m in messages], cursor, unread
 
     def _with_archived(
         self,

@@ -91,7 +91,7 @@ def move_deliveries(client: Redis) -> int:
         for n, item_id in enumerate(ids):
             blob, payload, due, died, attempts = replies[5 * n : 5 * n + 5]
             if blob is not None:
-                message = Message.load_msgpack(blob)
+                message = Message.load_stored(blob)
                 bucket = bucket_of(message.sender or "")
                 fresh = json.dumps([item_id, message.to, message.sender])
                 pipe.hset(WorkKeys.payloads(DELIVERY, bucket), item_id, fresh)
@@ -119,7 +119,7 @@ def _new_name(client: Redis, key: str) -> str | None:
             return builder(matched.group(1))
     if matched := OldKeys.SCHEDULED.fullmatch(key):
         blob = client.get(key)
-        sender = Message.load_msgpack(blob).sender if blob is not None else None
+        sender = Message.load_stored(blob).sender if blob is not None else None
         return None if sender is None else MsgKeys.scheduled(sender, matched.group(1))
     if (matched := OldKeys.WORKLIST.fullmatch(key)) and matched.group(1) != DELIVERY:
         name, kind = matched.groups()

@@ -17,6 +17,7 @@ from redis.client import Pipeline
 from batfriend.databases import get_redis
 from batfriend.errors import Conflict, Unavailable
 from batfriend.keys import PhoneKeys
+from batfriend.rate_limiter import SlidingQuota
 from batfriend.session import Session, read_along
 
 PHONE_NAME = "phone"
@@ -175,18 +176,36 @@ class PhoneNumbers:
                 changes[old] = None
             numbers.update(changes)
 
-    def discover(self, phones: list[str], session: Session | None = None) -> dict[str, str]:
+    def discover(
+        self,
+        phones: list[str],
+        session: Session | None = None,
+        quota: tuple[SlidingQuota, str] | None = None,
+    ) -> dict[str, str]:
         """Return ``{phone: username}`` for the numbers in ``phones`` agents own, in one HMGET.
 
         With ``session``, its check shares the HMGET's round trip (``Session.along``).
+        With ``quota`` (a quota and whose it is), each number given is counted first, and
+        none is looked up past it (TooManyRequests): in the same round trip, queued before
+        the HMGET, when both live on one Redis, else in a round trip of its own before.
         """
         if type(phones) is not list or not set(map(type, phones)) <= {str}:
             raise TypeError("discover needs a list of str phone numbers")
+        cost = len(phones)
         phones = list(dict.fromkeys(phones))
+        counter, subject = quota if quota is not None else (None, "")
+        if counter is not None and counter.client is not self._redis:
+            counter.hit(subject, cost=cost)
+            counter = None
 
         def read(pipeline: Pipeline) -> None:
+            if counter is not None:
+                counter.queue_hit(pipeline, subject, cost=cost)
             if phones:
                 pipeline.hmget(PhoneKeys.owners(self._name), phones)
 
-        owners = (read_along(session, self._redis, read) or [[]])[0]
+        replies = read_along(session, self._redis, read)
+        if counter is not None:
+            counter.refuse_over(replies.pop(0))
+        owners = (replies or [[]])[0]
         return {p: o.decode() for p, o in zip(phones, owners, strict=True) if o is not None}

@@ -11,6 +11,7 @@ import math
 import time
 
 from redis import Redis
+from redis.client import Pipeline
 
 from batfriend.databases import get_redis
 from batfriend.errors import TooManyRequests
@@ -67,18 +68,37 @@ class SlidingQuota:
         self._bucket = bucket
         self._hit = get_script(self._redis, "quota_hit")
 
+    @property
+    def client(self) -> Redis:
+        """The Redis the quota counts in (``queue_hit`` needs a pipeline of it)."""
+        return self._redis
+
     def hit(self, subject: str, cost: int = 1, now: float | None = None) -> None:
         """Count ``cost`` units for ``subject``; past the quota count none: TooManyRequests."""
-        allowed, retry_after = self._hit(
-            keys=[RateKeys.buckets(self._kind, subject)],
-            args=[
+        self.refuse_over(self._hit(**self._hit_call(subject, cost, now)))
+
+    def queue_hit(
+        self, pipeline: Pipeline, subject: str, cost: int = 1, now: float | None = None
+    ) -> None:
+        """Queue ``hit``'s count on ``pipeline`` (of ``client``); pass its reply to
+        ``refuse_over`` before using any reply queued after it."""
+        self._hit(**self._hit_call(subject, cost, now), client=pipeline)
+
+    def _hit_call(self, subject: str, cost: int, now: float | None) -> dict[str, list]:
+        return {
+            "keys": [RateKeys.buckets(self._kind, subject)],
+            "args": [
                 self._limit,
                 repr(time.time() if now is None else now),
                 repr(self._window),
                 repr(self._bucket),
                 cost,
             ],
-        )
+        }
+
+    def refuse_over(self, reply: list[int]) -> None:
+        """Raise TooManyRequests if the quota script's ``reply`` refused the count."""
+        allowed, retry_after = reply
         if not allowed:
             raise TooManyRequests(
                 f"at most {self._limit} {self._kind} look-ups in {self._window:g} s;"

@@ -82,16 +82,16 @@ class ScheduledMessages:
             blob = self._redis.get(key)
             if blob is None:
                 raise missing
-            message = Message.load_msgpack(blob)
+            message = Message.load_stored(blob)
             if message.sender != sender:
                 raise missing
             moved = dataclasses.replace(message, deliver_at=due)
             if due > when:
                 if not self._move(moved, when):
                     raise missing
-                if self._replace(keys=[key], args=[blob, moved.dump_msgpack()]):
+                if self._replace(keys=[key], args=[blob, moved.dump_stored()]):
                     return moved
-            elif self._replace(keys=[key], args=[blob, moved.dump_msgpack()]):
+            elif self._replace(keys=[key], args=[blob, moved.dump_stored()]):
                 self._move(moved, when)
                 return moved
 
@@ -119,7 +119,7 @@ class ScheduledMessages:
         for key, blob in zip(keys, blobs, strict=True):
             if blob is not None:
                 try:
-                    message = Message.load_msgpack(blob)
+                    message = Message.load_stored(blob)
                 except (ValueError, TypeError, KeyError):
                     logger.exception("scheduled message record %s cannot be read", key)
                     continue

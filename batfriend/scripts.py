@@ -118,6 +118,11 @@ def _as_eval(args: tuple) -> tuple:
     return args
 
 
+def lazy_script(name: str) -> functools.cached_property:
+    """A class attribute: script ``name`` on the instance's ``_redis``, registered on first use."""
+    return functools.cached_property(lambda self: get_script(self._redis, name))
+
+
 def run_pipeline(
     client: redis.Redis | RedisCluster, queue: Callable[[Pipeline], None]
 ) -> list[Any]:

@@ -52,7 +52,8 @@ class Session:
 
         Not confirmed yet and sessions on ``client``'s Redis: the session's GET goes in the
         same round trip, and a dead session raises Unauthorized with the replies unused.
-        ``read`` must only read: it runs before the answer says whether the session lives.
+        ``read`` runs before the answer says whether the session lives: it may only read, or
+        count what its caller counts before the check anyway (discovery's quota).
         """
         if not self._confirmed and client is not self._redis:
             self._confirm(self._redis.get(self._key))

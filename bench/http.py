@@ -238,11 +238,21 @@ def expect(status, answer, wanted, what) -> dict:
     return answer
 
 
+def call_hashing(base, path, body):
+    """``call`` a path that hashes a password, again while the server's hashing slots are busy."""
+    for _ in range(50):
+        status, answer = call(base, path, body)
+        if status != 503:
+            break
+        time.sleep(0.1)
+    return status, answer
+
+
 def sign_up(base, username) -> str:
     """Register and log in one agent; return its token."""
     credentials = {"username": username, "password": PASSWORD}
-    expect(*call(base, "/agents/register", credentials), 201, f"register {username}")
-    return expect(*call(base, "/login", credentials), 200, f"login {username}")["token"]
+    expect(*call_hashing(base, "/agents/register", credentials), 201, f"register {username}")
+    return expect(*call_hashing(base, "/login", credentials), 200, f"login {username}")["token"]
 
 
 def discover_plan(base, pool, tokens, redis_url) -> Plan:
@@ -334,7 +344,8 @@ def measure(server, path, variants, args, redis_client, limit=None) -> Result:
     """
     url, warm = server.base + path, 2 * args.connections
     warm_result = load(url, variants, args.seconds, args.connections, limit=warm)
-    if warm_result.failures:
+    # a login flood meets the hashing slots' quick 503s by design: counted, not fatal
+    if set(warm_result.failures) - ({"503"} if path == "/login" else set()):
         raise RuntimeError(f"{path} fails during warm-up: {warm_result.failures}")
     rotated = variants[warm % len(variants) :] + variants[: warm % len(variants)]
     app_cpu, db_cpu = server.cpu_seconds(), redis_cpu(redis_client)
@@ -487,6 +498,13 @@ def load_row(row, args, app, baseline, old, old_plan, redis_client) -> None:
     row.baseline.append(measure(baseline, plan.baseline, baseline_variants, args, redis_client))
 
 
+def other_database(url: str, number: int) -> str:
+    """Return Redis ``url`` with database ``number``: ``redis://host:port/N`` or ``unix://...?db=N``."""
+    if url.startswith("unix://"):
+        return re.sub(r"([?&]db=)\d+", rf"\g<1>{number}", url)
+    return f"{url.rsplit('/', 1)[0]}/{number}"
+
+
 def server_env(work: Path, redis_url: str, **extra: str) -> dict[str, str]:
     """Return the environment of a benchmarked uWSGI: ours, less uWSGI and New Relic settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEW_RELIC", "UWSGI_"))}
@@ -533,7 +551,7 @@ def main(argv: list[str] | None = None) -> None:
             # its own Redis database and SQL file: the two checkouts may store data differently
             old_env = {
                 **env,
-                "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1",
+                "REDIS_URL": other_database(redis_url, 1),
                 "DATABASE_URL": f"sqlite:///{work}/before.sqlite3",
                 "PYTHONPATH": str(tree),
             }

@@ -2,6 +2,7 @@ import subprocess
 import sys
 import threading
 
+import orjson
 import pytest
 import sqlalchemy
 
@@ -80,7 +81,7 @@ class TestInboxes(ArchiveTestBase):
         page, _, unread = inbox.page()
         assert unread == 3 and [m.read for m in page][:2] == [True, False]
 
-    def test_page_dicts_is_page_in_the_api_shape_on_both_sides_of_the_boundary(self):
+    def test_page_json_is_page_in_the_api_shape_on_both_sides_of_the_boundary(self):
         deliver("bob", 6, OLD, bodies=ODD_BODIES)
         inbox = Messages("bob")
         deliver("bob", 4, NOW - 60)
@@ -89,8 +90,9 @@ class TestInboxes(ArchiveTestBase):
         for stage in ("redis only", "archived"):
             while True:
                 page, cursor, unread = inbox.page(before, 3)
-                dicts = inbox.page_dicts(before, 3)
-                assert dicts == ([m.to_dict() for m in page], cursor, unread), stage
+                objects, json_cursor, json_unread = inbox.page_json(before, 3)
+                assert [orjson.loads(o) for o in objects] == [m.to_dict() for m in page], stage
+                assert (json_cursor, json_unread) == (cursor, unread), stage
                 if cursor is None:
                     break
                 before = cursor

@@ -1,11 +1,13 @@
 import threading
 
+import orjson
 import pytest
 
 from base_test import TestBase
 from batfriend.agent import Agent
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import Friends
+from batfriend.keys import MsgKeys, bucket_of
 from batfriend.message import Message
 from batfriend.messages import Messages
 from paging import page_all
@@ -89,6 +91,48 @@ class TestDeliver(TestBase):
     def test_refuses_a_message_for_someone_else(self):
         with pytest.raises(ValueError):
             Messages("carol").deliver(Message.compose("alice", "hi", NOW, to="bob"))
+
+
+def store_as_before(message):
+    """Put ``message`` in its inbox as the versions before JSON storage did: msgpack."""
+    inbox = Messages(message.to)
+    keys = [MsgKeys.inbox(message.to), MsgKeys.bodies(message.to), MsgKeys.unread(message.to)]
+    inbox._deliver(
+        keys=[*keys, MsgKeys.archive_due(bucket_of(message.to))],
+        args=[message.id, message.dump_msgpack(), message.to],
+    )
+
+
+class TestStoredForm(TestBase):
+    def test_messages_stored_as_msgpack_before_read_as_json_ones(self, befriend):
+        befriend("alice", "bob")
+        old = [
+            Message.compose("alice", f"old {n} \u00e9\U0001f987", NOW + n, to="bob")
+            for n in range(2)
+        ]
+        for message in old:
+            store_as_before(message)
+        inbox = Messages("bob")
+        new = [inbox.send("alice", f"new {n}", now=NOW + 10 + n) for n in range(2)]
+        assert get_redis_body(old[0])[:1] != b"{" and get_redis_body(new[0])[:1] == b"{"
+        assert inbox.mark_read([old[0].id, new[0].id]) == 2
+        page, cursor, unread = inbox.page()
+        objects, json_cursor, json_unread = inbox.page_json()
+        assert [m.id for m in page] == [new[1].id, new[0].id, old[1].id, old[0].id]
+        assert [m.read for m in page] == [False, True, False, True]
+        assert [orjson.loads(o) for o in objects] == [m.to_dict() for m in page]
+        assert (json_cursor, json_unread) == (cursor, unread) == (None, 2)
+
+    def test_a_stored_message_is_the_api_json_read_last(self):
+        message = Message.compose("alice", 'quote " and \\', NOW, to="bob")
+        assert message.dump_stored() == orjson.dumps(message.to_dict())
+        assert message.dump_stored().endswith(b',"read":false}')
+        assert Message.load_stored(message.dump_stored()) == message
+        assert Message.load_stored(message.dump_msgpack()) == message
+
+
+def get_redis_body(message):
+    return Messages(message.to)._redis.hget(MsgKeys.bodies(message.to), message.id)
 
 
 class TestInbox(TestBase):

@@ -1,6 +1,7 @@
 from base_test import TestBase
-from batfriend import config
-from batfriend.keys import PhoneKeys
+from batfriend import config, databases
+from batfriend.databases import get_redis
+from batfriend.keys import PhoneKeys, RateKeys
 from round_trips import RoundTrips
 
 A, B = "+14155550100", "+442071838750"
@@ -59,10 +60,11 @@ class TestDiscover(TestBase):
         response = client.post("/phones/discover", json={"phones": phones}, headers=headers)
         assert response.status_code == 200
         assert response.get_json() == {"matches": owned}
-        # One GET checks the session, one EVALSHA counts the 1000 numbers against the daily
-        # quota, and one HMGET of all 1000 numbers is the look-up.
-        assert trips.names() == [["GET"], ["EVALSHA"], ["HMGET"]]
-        hmget = trips.sent[2][0]
+        # One GET checks the session (a token this process has not seen yet); then one round
+        # trip counts the 1000 numbers against the daily quota (EVALSHA) and looks them all
+        # up in one HMGET, queued after the count.
+        assert trips.names() == [["GET"], ["EVALSHA", "HMGET"]]
+        hmget = trips.sent[1][1]
         assert hmget[1] == PhoneKeys.owners("phone").encode()
         assert hmget[2:] == [phone.encode() for phone in phones]
 
@@ -83,10 +85,10 @@ class TestDiscoveryQuota(TestBase):
         assert refused.get_json()["error"]["code"] == "too_many_requests"
         assert 24 * 3600 <= int(refused.headers["Retry-After"]) <= 25 * 3600  # hourly buckets
         round_trips.clear()
-        client.post("/phones/discover", json={"phones": numbers}, headers=alice)
-        assert not any("HMGET" in call for call in round_trips.names()), (
-            "refused before the look-up"
-        )
+        refused = client.post("/phones/discover", json={"phones": numbers}, headers=alice)
+        # counted first: the look-up queued after the refused count is discarded
+        assert round_trips.names() == [["GET", "EVALSHA", "HMGET"]]
+        assert refused.status_code == 429 and "matches" not in refused.get_json()
         half = numbers[:500]
         assert (
             client.post("/phones/discover", json={"phones": half}, headers=alice).status_code == 200
@@ -99,6 +101,26 @@ class TestDiscoveryQuota(TestBase):
             client.post("/phones/discover", json={"phones": numbers}, headers=bob).status_code
             == 200
         )
+
+    def test_a_quota_on_another_redis_is_counted_in_a_round_trip_before_the_look_up(
+        self, client, signup, monkeypatch, spare_redis, round_trips
+    ):
+        monkeypatch.setattr(config, "BATFRIEND_DISCOVER_LIMIT_PER_DAY", 1500)
+        alice = signup("alice")
+        monkeypatch.setattr(config, "BATFRIEND_REDIS_SHARDS", {"rate": spare_redis.url})
+        databases.reset()
+        try:
+            numbers = [f"+1415555{n:04d}" for n in range(1000)]
+            ok = client.post("/phones/discover", json={"phones": numbers}, headers=alice)
+            assert ok.status_code == 200
+            assert get_redis(RateKeys.PREFIX).exists(RateKeys.buckets("discover", "alice"))
+            round_trips.clear()
+            refused = client.post("/phones/discover", json={"phones": numbers}, headers=alice)
+            assert refused.status_code == 429
+            assert not any("HMGET" in call for call in round_trips.names())
+        finally:
+            monkeypatch.undo()
+            databases.reset()
 
     def test_the_default_is_10000_a_day(self):
         assert config.BATFRIEND_DISCOVER_LIMIT_PER_DAY == 10000

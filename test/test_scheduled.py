@@ -127,6 +127,14 @@ class TestDelivery(TestBase):
         page, _, unread = Messages("bob").page()
         assert [m.id for m in page] == [sent.id] and unread == 0
 
+    def test_a_record_stored_as_msgpack_before_is_delivered(self, befriend):
+        befriend("alice", "bob")
+        sent = Messages("bob").send("alice", "later", deliver_at=LATER, now=NOW)
+        get_redis("msg:").set(MsgKeys.scheduled("alice", sent.id), sent.dump_msgpack())
+        deliver_due(delivery_payload(sent))
+        page, _, unread = Messages("bob").page()
+        assert page == [sent] and unread == 1
+
     def test_a_message_that_no_longer_exists_returns_normally(self):
         deliver_due('["1700000000000-000000000001-0123456789", "bob", "alice"]')
         assert Messages("bob").page() == ([], None, 0)

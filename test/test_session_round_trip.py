@@ -18,8 +18,8 @@ READS = [
     ("/messages/inbox", {}, "EVALSHA"),
     ("/phones/discover", {"phones": ["+14155550100", "+14155550101"]}, "HMGET"),
 ]
-# Round trips before the read's own: discovery counts its quota (rate: family) before looking up.
-COUNTED_FIRST = {"/phones/discover": [["EVALSHA"]]}
+# Commands queued before the read's own: discovery counts its quota before looking up.
+COUNTED_FIRST = {"/phones/discover": ["EVALSHA"]}
 PATHS = [path for path, _, _ in READS]
 
 
@@ -49,7 +49,7 @@ class TestSessionInTheOperationsRoundTrip(TestBase):
         assert client.post(path, json=body, headers=agents).status_code == 200
         round_trips.clear()
         assert client.post(path, json=body, headers=agents).status_code == 200
-        assert round_trips.names() == [*COUNTED_FIRST.get(path, []), ["GET", command]]
+        assert round_trips.names() == [["GET", *COUNTED_FIRST.get(path, []), command]]
 
     @pytest.mark.parametrize(("path", "body", "command"), READS, ids=PATHS)
     def test_logout_ends_a_known_token_at_once(self, client, agents, path, body, command):

@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 import flask
+import orjson
 
 from batfriend.api.auth import agent_session, require_agent
 from batfriend.api.validation import (
@@ -65,8 +66,14 @@ def inbox() -> flask.Response:
     session = agent_session()
     body = json_body(allowed=("before", "limit"))
     before, limit = get_page(body)
-    page, next_before, unread = Messages(session.username).page_dicts(before, limit, session)
-    return flask.jsonify({"messages": page, "unread": unread, "next_before": next_before})
+    page, next_before, unread = Messages(session.username).page_json(before, limit, session)
+    # jsonify's JSON, framed around the page's ready JSON objects
+    framed = b'{"messages":[%b],"unread":%d,"next_before":%b}\n' % (
+        b",".join(page),
+        unread,
+        orjson.dumps(next_before),
+    )
+    return flask.Response(framed, mimetype="application/json")
 
 
 @messages.post("/messages/read")

@@ -38,5 +38,5 @@ def discover() -> flask.Response:
     quota = SlidingQuota(
         "discover", config.BATFRIEND_DISCOVER_LIMIT_PER_DAY, DISCOVER_WINDOW, DISCOVER_BUCKET
     )
-    quota.hit(session.username, cost=len(numbers))
-    return flask.jsonify({"matches": PhoneNumbers().discover(numbers, session)})
+    matches = PhoneNumbers().discover(numbers, session, quota=(quota, session.username))
+    return flask.jsonify({"matches": matches})

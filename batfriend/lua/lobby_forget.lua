@@ -2,7 +2,7 @@
 -- lobby's watermark to the newest of them, and unflag the lobby once within its cap.
 -- KEYS[1] lobby info: HASH created_at, posted, archived (newest millisecond archived)
 -- KEYS[2] history: ZSET of message ids, every score 0
--- KEYS[3] bodies: HASH id -> msgpack Message
+-- KEYS[3] bodies: HASH id -> stored Message (JSON, or msgpack before)
 -- KEYS[4] overflowing: ZSET lobby name -> when its history first passed the cap
 -- ARGV[1] lobby name, ARGV[2] cap, ARGV[3] newest millisecond among the ids,
 -- ARGV[4..] ids (none: only unflag the lobby if it is within its cap)

@@ -3,12 +3,12 @@
 -- KEYS[1] lobby info: HASH created_at, posted, archived (newest millisecond archived)
 -- KEYS[2] members: ZSET username -> last seen
 -- KEYS[3] history: ZSET of message ids, every score 0, so ids sort by lex = time order
--- KEYS[4] bodies: HASH id -> msgpack Message
+-- KEYS[4] bodies: HASH id -> stored Message (JSON, or msgpack before)
 -- ARGV[1] username, ARGV[2] now, ARGV[3] ZREVRANGEBYLEX upper bound: "+" for the
 -- newest, or "(" .. cursor id, ARGV[4] page size (limit)
 -- Returns {-1} when nobody ever joined, {0} when the reader is not a member, else
 -- {1, up to limit + 1 ids (one more shows another page follows), the first limit
--- ids' msgpack bodies, the lobby's watermark (false when nothing was ever archived)}.
+-- ids' stored bodies, the lobby's watermark (false when nothing was ever archived)}.
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return {-1}
 end

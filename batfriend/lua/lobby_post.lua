@@ -3,9 +3,9 @@
 -- KEYS[1] lobby info: HASH created_at, posted (messages ever posted), archived
 -- KEYS[2] members: ZSET username -> last seen
 -- KEYS[3] history: ZSET of message ids, every score 0, so ids sort by lex = time order
--- KEYS[4] bodies: HASH id -> msgpack Message
+-- KEYS[4] bodies: HASH id -> stored Message (JSON, or msgpack before)
 -- KEYS[5] overflowing: ZSET lobby name -> when its history first passed the cap
--- ARGV[1] username, ARGV[2] id, ARGV[3] msgpack Message, ARGV[4] now, ARGV[5] cap,
+-- ARGV[1] username, ARGV[2] id, ARGV[3] stored Message, ARGV[4] now, ARGV[5] cap,
 -- ARGV[6] lobby name
 -- Returns 1 when posted, 0 when the poster is not a member, -1 when nobody ever joined.
 if redis.call("EXISTS", KEYS[1]) == 0 then

@@ -3,11 +3,11 @@
 -- its own copy of the friendship, in its own bucket (the sender's copy was checked when
 -- the send was reserved, messages_reserve.lua).
 -- KEYS[1] inbox: ZSET of message ids, every score 0, so ids sort by lex = time order
--- KEYS[2] bodies: HASH id -> msgpack Message
+-- KEYS[2] bodies: HASH id -> stored Message (JSON, or msgpack before)
 -- KEYS[3] unread: SET of the ids not read yet
 -- KEYS[4] the bucket's archive index: ZSET owner -> millisecond of its oldest message
 -- KEYS[5] the recipient's friends: ZSET username -> since (a message with a sender only)
--- ARGV[1] id, ARGV[2] msgpack Message, ARGV[3] recipient (the inbox's owner),
+-- ARGV[1] id, ARGV[2] stored Message, ARGV[3] recipient (the inbox's owner),
 -- ARGV[4] the sender (a message with a sender only)
 -- Returns "delivered", "duplicate" (already in the inbox) or "not_friends" (nothing written).
 local inbox, bodies, unread, archive_due, friends = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

@@ -2,7 +2,7 @@
 -- inbox's watermark to the newest of them, and re-score the inbox in the archive index.
 -- Unread flags stay: the unread set keeps read state for archived messages too.
 -- KEYS[1] inbox: ZSET of message ids, every score 0
--- KEYS[2] bodies: HASH id -> msgpack Message
+-- KEYS[2] bodies: HASH id -> stored Message (JSON, or msgpack before)
 -- KEYS[3] archive due: ZSET owner -> millisecond of the oldest message in the inbox
 -- KEYS[4] archive watermarks: ZSET owner -> newest millisecond archived from the inbox
 -- ARGV[1] the inbox's owner, ARGV[2] newest millisecond among the ids, ARGV[3..] ids
