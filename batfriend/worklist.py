@@ -77,28 +77,15 @@ class Worklist:
 
         Each reply this queues counts the new items of one batch (of up to 1000).
         """
+        keys = [WorkKeys.due(self.name, self.bucket), WorkKeys.payloads(self.name, self.bucket)]
         args: list[str | float] = []
         for item_id, payload, due in items:
             args += (item_id, payload, repr(float(due)))
             if len(args) >= 3 * _ADD_BATCH:
-                self._add(
-                    keys=[
-                        WorkKeys.due(self.name, self.bucket),
-                        WorkKeys.payloads(self.name, self.bucket),
-                    ],
-                    args=args,
-                    client=pipeline,
-                )
+                self._add(keys=keys, args=args, client=pipeline)
                 args = []
         if args:
-            self._add(
-                keys=[
-                    WorkKeys.due(self.name, self.bucket),
-                    WorkKeys.payloads(self.name, self.bucket),
-                ],
-                args=args,
-                client=pipeline,
-            )
+            self._add(keys=keys, args=args, client=pipeline)
 
     @classmethod
     def buckets(

@@ -14,8 +14,8 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from base_test import TEST_REDIS_URLS, TestBase
-from batfriend import config, databases
+from base_test import TestBase, as_the_apps_redis
+from batfriend import databases
 from batfriend.agent import Agent
 from batfriend.durability import is_volatile
 from batfriend.embedded_cluster import EmbeddedCluster
@@ -233,13 +233,8 @@ class TestReady(TestBase):
 def failover_cluster(tmp_path, monkeypatch):
     """Its own 3 masters + 3 replicas (every replica's link up), as the app's Redis."""
     cluster = EmbeddedCluster(str(tmp_path / "failover"), 3, 1, ports=range(15000, 16000))
-    TEST_REDIS_URLS.add(cluster.start())
-    monkeypatch.setattr(config, "REDIS_URL", cluster.url)
-    databases.reset()
-    yield cluster
-    monkeypatch.undo()
-    databases.reset()
-    TEST_REDIS_URLS.discard(cluster.url)
+    with as_the_apps_redis(cluster.start(), monkeypatch):
+        yield cluster
     cluster.stop()
 
 

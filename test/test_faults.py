@@ -12,8 +12,8 @@ import time
 import pytest
 import redis
 
-from base_test import TEST_REDIS_URLS, TestBase
-from batfriend import config, databases
+from base_test import TestBase, as_the_apps_redis
+from batfriend import config
 from batfriend.api import create_app
 from batfriend.embedded import redis_server_binary
 from helpers import Threads, inbox_ids
@@ -51,14 +51,9 @@ def aof_redis(tmp_path, monkeypatch):
     server = PrivateRedis(
         redis_server_binary(), str(tmp_path / "aof"), "--appendonly", "yes"
     ).start()
-    TEST_REDIS_URLS.add(server.url)
-    monkeypatch.setattr(config, "REDIS_URL", server.url)
     monkeypatch.setattr(config, "BATFRIEND_SEND_LIMIT_PER_MINUTE", 1_000_000)
-    databases.reset()
-    yield server
-    monkeypatch.undo()
-    databases.reset()
-    TEST_REDIS_URLS.discard(server.url)
+    with as_the_apps_redis(server.url, monkeypatch):
+        yield server
     server.stop()
 
 

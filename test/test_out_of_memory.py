@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from base_test import TEST_REDIS_URLS, TestBase
-from batfriend import config, databases
+from base_test import TestBase, as_the_apps_redis
+from batfriend import config
 from batfriend.api import create_app
 from batfriend.embedded import redis_server_binary
 from batfriend.keys import DELIVERY, WorkKeys, bucket_of
@@ -74,14 +74,9 @@ def full_redis(request, tmp_path, monkeypatch):
     server = PrivateRedis(
         request.param, str(tmp_path / "redis"), "--maxmemory-policy", "noeviction"
     ).start()
-    TEST_REDIS_URLS.add(server.url)
-    monkeypatch.setattr(config, "REDIS_URL", server.url)
     monkeypatch.setattr(config, "BATFRIEND_SEND_LIMIT_PER_MINUTE", 100000)
-    databases.reset()
-    yield redis.Redis.from_url(server.url)
-    monkeypatch.undo()
-    databases.reset()
-    TEST_REDIS_URLS.discard(server.url)
+    with as_the_apps_redis(server.url, monkeypatch):
+        yield redis.Redis.from_url(server.url)
     server.stop()
 
 
