@@ -99,6 +99,7 @@ class TestInboxes(ArchiveTestBase):
             archiver().archive_pass(now=NOW)
             before = None
 
+    @pytest.mark.slow
     def test_5000_messages_page_across_the_boundary_each_once_newest_first(self):
         bodies = [*ODD_BODIES, *(f"message {n}" for n in range(20))]
         sent = deliver("bob", 4000, OLD, step=0.0004, bodies=bodies)
@@ -153,6 +154,7 @@ class TestLobbies(ArchiveTestBase):
         assert archiver(history_cap=5).archive_pass(now=NOW) == 0
         assert lobby.view("alice", now=NOW).messages == 12
 
+    @pytest.mark.slow
     def test_5000_posts_page_across_the_boundary_each_once_newest_first(self):
         bodies = [*ODD_BODIES, *(f"post {n}" for n in range(20))]
         lobby = Lobby("bats", send_limit=5000)
@@ -240,6 +242,7 @@ class TestCrashes(ArchiveTestBase):
         assert archiver(history_cap=200).archive_pass(now=NOW) > 0
         self.assert_each_archived_once_and_none_left(inbox, lobby)
 
+    @pytest.mark.slow
     def test_a_process_killed_between_insert_and_removal(self, tmp_path):
         inbox, lobby = self.setup_backlog()
         env = environment(tmp_path)
@@ -257,6 +260,7 @@ class TestCrashes(ArchiveTestBase):
         assert archiver(history_cap=200).archive_pass(now=NOW) == 1400
         self.assert_each_archived_once_and_none_left(inbox, lobby)
 
+    @pytest.mark.slow
     def test_two_archivers_at_once_archive_each_message_once(self):
         inbox = [m for n in range(20) for m in deliver(f"agent{n}", 150, OLD + n)]
         lobby = post("bats", 1500, OLD, cap=200)

@@ -17,6 +17,9 @@ from batfriend.messages import Messages
 from batfriend.passes import Delivery
 from batfriend.scripts import get_script, run_pipeline
 
+# Every test here uses a private cluster of redis-server processes.
+pytestmark = pytest.mark.slow
+
 HIT = "rate_limiter_hit"
 
 

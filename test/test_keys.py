@@ -1,5 +1,6 @@
 """No name a client may choose can spell a system key, in any family (``batfriend.keys``)."""
 
+import functools
 import inspect
 import re
 
@@ -83,7 +84,13 @@ def adversarial_names(template):
     return names
 
 
+@functools.cache
 def cases():
+    """Every (builder, parameter, name, key) the walk tries, built once for the whole module."""
+    return tuple(_walk())
+
+
+def _walk():
     for label, function, params in USER_BUILDERS:
         for n, param in enumerate(params):
             fixed = [legit(p) for p in params]
