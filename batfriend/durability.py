@@ -12,6 +12,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from batfriend.databases import redis_client, redis_urls
+from batfriend.redaction import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -47,5 +48,5 @@ def warn_if_volatile() -> None:
             logger.warning(
                 "Redis at %s has no persistence (no AOF, no RDB save points) and no replica: "
                 "a crash loses every account and message; see README, Durability",
-                url.split("@")[-1],
+                redact_url(url),
             )

@@ -84,3 +84,18 @@ class TestDurabilityWarning(TestBase):
         finally:
             monkeypatch.undo()
             databases.reset()
+
+    def test_the_warning_hides_the_password(self, redis_with, monkeypatch, caplog):
+        server = redis_with()
+        databases.redis_client(server.url).config_set("requirepass", "s3cret-pw")
+        with_password = f"{server.url}&password=s3cret-pw"
+        TEST_REDIS_URLS.add(with_password)
+        monkeypatch.setattr(config, "REDIS_URL", with_password)
+        databases.reset()
+        try:
+            with caplog.at_level(logging.WARNING, "batfriend.durability"):
+                warn_if_volatile()
+        finally:
+            TEST_REDIS_URLS.discard(with_password)
+        assert WARNING in caplog.text
+        assert "s3cret-pw" not in caplog.text
