@@ -64,6 +64,25 @@ def stop_process(process: subprocess.Popen | None) -> None:
         process.wait()
 
 
+def answers_ping(client: redis.Redis, process: subprocess.Popen, timeout: float) -> bool:
+    """Ping a starting server until it answers (True), or it exits or ``timeout`` passes (False).
+
+    Closes ``client`` either way.
+    """
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                client.ping()
+                return True
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    return False
+                time.sleep(0.02)
+    finally:
+        client.close()
+
+
 class EmbeddedRedis:
     """One redis-server process on a unix socket in ``data_dir``, keeping its data there."""
 
@@ -130,20 +149,11 @@ class EmbeddedRedis:
         )
         self.url = socket_url(self._data_dir)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(
-                        f"embedded Redis did not start; see {self._data_dir}/embedded-redis.log"
-                    ) from None
-                time.sleep(0.02)
-            finally:
-                client.close()
+        if not answers_ping(client, self._process, timeout):
+            self.stop()
+            raise RuntimeError(
+                f"embedded Redis did not start; see {self._data_dir}/embedded-redis.log"
+            )
         return self.url
 
     def stop(self) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 import redis
 
-from batfriend.embedded import redis_server_binary, stop_process
+from batfriend.embedded import answers_ping, redis_server_binary, stop_process
 
 SLOTS = 16384
 BUS_OFFSET = 10000  # Redis's cluster bus listens on port + 10000
@@ -81,20 +81,8 @@ class ClusterNode:
             stdin=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    if self._process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"cluster node did not start; see {self.data_dir}/redis.log"
-                        ) from None
-                    time.sleep(0.02)
-        finally:
-            client.close()
+        if not answers_ping(client, self._process, timeout):
+            raise RuntimeError(f"cluster node did not start; see {self.data_dir}/redis.log")
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 10 s) and wait for it to exit."""
