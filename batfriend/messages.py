@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from redis import Redis
 from redis.client import Pipeline
+from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
 from batfriend import config
@@ -99,7 +100,8 @@ class Messages:
         """Send ``body`` from ``sender`` to this inbox; friends only, within the send limit.
 
         Two single-slot steps: the send is reserved on the sender's side (its copy of the
-        friendship, its send limit), then delivered on the recipient's (its copy). A future
+        friendship, its send limit), then delivered on the recipient's (its copy), in one
+        round trip on a single Redis (``_reserve_and_deliver``). A future
         ``deliver_at`` stores the message to wait instead, in the reserving step. With
         ``sender``'s ``session``, the reservation refuses (Unauthorized) if it no longer lives.
         """
@@ -114,22 +116,49 @@ class Messages:
         if session_key is not None:
             keys.append(session_key)
             args[5] = sender
-        outcome, retry_ms = self._reserve(keys=keys, args=args)
+        if message.deliver_at > message.sent_at:
+            outcome, retry_ms = self._reserve(keys=keys, args=args)
+        else:
+            outcome, retry_ms = self._reserve_and_deliver(message, keys, args)
         outcome = outcome.decode()
         if outcome == "session_gone":
             raise Unauthorized(SESSION_GONE)
         if outcome == "rate_limited":
             raise self._over_limit(retry_ms)
-        if outcome == "reserved":
-            outcome = self._deliver(
-                keys=self._delivery_keys(),
-                args=[message.id, message.dump_stored(), self._owner, sender],
-            ).decode()
         if outcome == "not_friends":
             if not Agency().exists(self._owner):
                 raise NotFound(f"no agent named {self._owner!r}")
             raise Forbidden(f"you can message only friends; ask {self._owner!r} to be friends")
         return message
+
+    def _reserve_and_deliver(
+        self, message: Message, keys: list[str], args: list[Any]
+    ) -> tuple[bytes, int]:
+        """Reserve the send (messages_reserve.lua), then deliver it if reserved; return the
+        reservation's answer, or the delivery's in its place when the send was reserved.
+
+        On a single Redis both go in one round trip: the delivery, queued behind the
+        reservation, checks the sender's send log for the id, so it writes only if the
+        reservation did. On a cluster the two sides' slots differ: the delivery waits.
+        """
+        delivery_keys = self._delivery_keys()
+        delivery_args = [message.id, message.dump_stored(), self._owner, message.sender]
+        if isinstance(self._redis, RedisCluster):
+            reserved = self._reserve(keys=keys, args=args)
+            delivered = None
+        else:
+
+            def queue(pipeline: Pipeline) -> None:
+                self._reserve(keys=keys, args=args, client=pipeline)
+                guarded = [*delivery_keys, MsgKeys.sent(message.sender)]
+                self._deliver(keys=guarded, args=delivery_args, client=pipeline)
+
+            reserved, delivered = run_pipeline(self._redis, queue)
+        if reserved[0] != b"reserved":
+            return reserved
+        if delivered in (None, b"not_reserved"):  # a cluster, or the log was trimmed between
+            delivered = self._deliver(keys=delivery_keys, args=delivery_args)
+        return delivered, 0
 
     def _over_limit(self, retry_ms: int) -> TooManyRequests:
         return TooManyRequests(

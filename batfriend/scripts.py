@@ -27,6 +27,7 @@ import redis
 from redis.client import Pipeline
 from redis.cluster import ClusterNode, RedisCluster
 from redis.commands.core import Script
+from redis.connection import AbstractConnection
 from redis.exceptions import (
     AskError,
     ClusterDownError,
@@ -36,6 +37,11 @@ from redis.exceptions import (
     TimeoutError,
     TryAgainError,
 )
+
+try:
+    import hiredis
+except ImportError:  # redis-py packs without it (slower); requirements.txt installs it
+    hiredis = None
 
 # Prepended to scripts that may grow Redis. SETRANGE with an empty value never changes a
 # key (nor creates one) but is deny-oom: Redis refuses it while over maxmemory. Another
@@ -129,25 +135,47 @@ def run_pipeline(
     """Run what ``queue`` puts on a pipeline of ``client`` in one round trip, scripts included.
 
     redis-py sends SCRIPT EXISTS for a pipeline's scripts before every execute, a round trip
-    of its own; this skips that and sends the EVALSHAs at once. If Redis answers NOSCRIPT (it
-    restarted, or its scripts were flushed), ``queue`` fills a fresh pipeline whose scripts
-    go whole (EVAL, which also loads them), and that runs: everything queued may run twice,
-    so it must be idempotent.
+    of its own; this skips that and sends the EVALSHAs at once, packed by hiredis in one
+    call per command (redis-py's own packing looks at every argument in Python: 1,000
+    phone numbers cost more than the round trip). If Redis answers NOSCRIPT (it
+    restarted, or its scripts were flushed), the calls go again with their scripts whole
+    (EVAL, which also loads them): everything queued may run twice, so it must be
+    idempotent. A connection lost or timed out on the way hands the calls to redis-py's
+    pipeline, which reconnects and retries by the client's policy.
     On a cluster see ``_run_on_cluster``.
     """
     if isinstance(client, RedisCluster):
         return _run_on_cluster(client, queue)
+    commands = _recorded(queue)
+    if not commands:
+        return []
+    results: list[Any] = [None] * len(commands)
+    part = [(client, list(range(len(commands))))]
+    _send_wave(part, commands, results)
+    if any(isinstance(result, NoScriptError) for result in results):
+        commands = [(_as_eval(args), options) for args, options in commands]
+        results = [None] * len(commands)
+        _send_wave(part, commands, results)
+    if any(isinstance(result, (ConnectionError, TimeoutError)) for result in results):
+        return _run_by_redis_py(client, commands)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
+
+
+def _recorded(queue: Callable[[Pipeline], None]) -> list[tuple[tuple, dict[str, Any]]]:
+    """Return the ``(arguments, options)`` of each command ``queue`` puts on a pipeline."""
+    recorder = Pipeline(None, {}, transaction=False, shard_hint=None)
+    queue(recorder)
+    return recorder.command_stack
+
+
+def _run_by_redis_py(client: redis.Redis, commands: list) -> list[Any]:
+    """Run ``commands`` on a redis-py pipeline of ``client`` (its reconnects and retries)."""
     pipeline = client.pipeline(transaction=False)
-    queue(pipeline)
-    pipeline.scripts.clear()
-    try:
-        return pipeline.execute()
-    except NoScriptError:
-        pipeline = client.pipeline(transaction=False)
-        queue(pipeline)
-        pipeline.scripts.clear()
-        pipeline.command_stack = [(_as_eval(args), opts) for args, opts in pipeline.command_stack]
-        return pipeline.execute()
+    pipeline.command_stack = list(commands)
+    return pipeline.execute()
 
 
 def _run_on_cluster(client: RedisCluster, queue: Callable[[Pipeline], None]) -> list[Any]:
@@ -160,18 +188,17 @@ def _run_on_cluster(client: RedisCluster, queue: Callable[[Pipeline], None]) -> 
     again on its own through the cluster client, which follows redirections and refreshes
     its slot map. Either way a call may run twice, so it must be idempotent, as above.
     """
-    recorder = Pipeline(None, {}, transaction=False, shard_hint=None)
-    queue(recorder)
-    commands = recorder.command_stack
+    commands = _recorded(queue)
     by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
     for index, (args, _) in enumerate(commands):
         node = client.nodes_manager.get_node_from_slot(client.determine_slot(*args))
         by_node.setdefault(node.name, (node, []))[1].append(index)
     results: list[Any] = [None] * len(commands)
-    _send_wave(list(by_node.values()), commands, results)
+    parts = [(node.redis_connection, indexes) for node, indexes in by_node.values()]
+    _send_wave(parts, commands, results)
     reloaded = [
         (node, indexes)
-        for node, indexes in by_node.values()
+        for node, indexes in parts
         if any(isinstance(results[index], NoScriptError) for index in indexes)
     ]
     if reloaded:
@@ -190,36 +217,32 @@ def _run_on_cluster(client: RedisCluster, queue: Callable[[Pipeline], None]) -> 
     return results
 
 
-def _send_wave(
-    nodes: list[tuple[ClusterNode, list[int]]], commands: list, results: list[Any]
-) -> None:
-    """Write each node's calls on one of its connections, then read every answer into results."""
+def _send_wave(parts: list[tuple[redis.Redis, list[int]]], commands: list, results: list) -> None:
+    """Write each part's calls on one connection of its Redis, then read every answer into
+    ``results``; a part is one server (a cluster node's own client) and the calls it gets."""
     sent = []
     try:
-        for node, indexes in nodes:
+        for client, indexes in parts:
+            pool = client.connection_pool
             try:
-                connection = node.redis_connection.connection_pool.get_connection()
+                connection = pool.get_connection()
             except (ConnectionError, TimeoutError) as error:
                 for index in indexes:
                     results[index] = error
                 continue
-            sent.append((node, indexes, connection))
+            sent.append((client, indexes, connection))
             try:
-                connection.send_packed_command(
-                    connection.pack_commands([commands[index][0] for index in indexes])
-                )
+                connection.send_packed_command(_pack(connection, commands, indexes))
             except (ConnectionError, TimeoutError) as error:
                 for index in indexes:
                     results[index] = error
-        for node, indexes, connection in sent:
+        for client, indexes, connection in sent:
             for at, index in enumerate(indexes):
                 if results[index] is not None:
                     break
                 args, options = commands[index]
                 try:
-                    results[index] = node.redis_connection.parse_response(
-                        connection, args[0], **options
-                    )
+                    results[index] = client.parse_response(connection, args[0], **options)
                 except (ConnectionError, TimeoutError) as error:
                     connection.disconnect()
                     for unread in indexes[at:]:
@@ -228,5 +251,20 @@ def _send_wave(
                 except ResponseError as error:
                     results[index] = error
     finally:
-        for node, _, connection in sent:
-            node.redis_connection.connection_pool.release(connection)
+        for client, _, connection in sent:
+            client.connection_pool.release(connection)
+
+
+def _pack(connection: AbstractConnection, commands: list, indexes: list[int]) -> list[bytes]:
+    """Return the calls at ``indexes`` in Redis's protocol: one buffer, packed by hiredis in C.
+
+    What hiredis cannot pack (a command name of two words, a bool) goes redis-py's way,
+    which splits the name and raises redis-py's own DataError.
+    """
+    calls = [commands[index][0] for index in indexes]
+    if hiredis is not None and not any(" " in args[0] for args in calls):
+        try:
+            return [b"".join([hiredis.pack_command(args) for args in calls])]
+        except TypeError:
+            pass
+    return connection.pack_commands(calls)

@@ -464,6 +464,8 @@ def report(args, shape, before_ref, rows) -> None:
                 f" ({min(b.rps for b in runs):.0f}-{max(b.rps for b in runs):.0f} over"
                 f" {len(runs)} runs), p99 {ms(statistics.mean(b.percentile(99) for b in runs))} ms,"
                 f" {statistics.mean(b.cpu_per_request for b in runs) * 1e6:.0f} cpu µs per request"
+                f" ({statistics.mean(b.redis_cpu / len(b.latencies) for b in runs) * 1e6:.0f}"
+                " of them Redis)"
             )
     print(
         f"goals: req/s ratio >= goal, p99 ratio <= {TARGET_P99_RATIO}; ratios are to the mean"

@@ -1,7 +1,10 @@
 import time
 
+import pytest
+
 from base_test import TestBase
 from batfriend.databases import get_redis
+from batfriend.errors import Forbidden, TooManyRequests
 from batfriend.keys import BUCKETS, MsgKeys
 from batfriend.lobby import Lobby
 from batfriend.message import Message
@@ -11,7 +14,7 @@ from helpers import delivery_worklist, on_cluster
 
 
 class TestRoundTrips(TestBase):
-    def test_a_send_is_two_round_trips_with_the_auth_check(
+    def test_a_send_is_one_round_trip_with_the_auth_check(
         self, client, signup, befriend, round_trips
     ):
         alice = signup("alice")
@@ -21,9 +24,24 @@ class TestRoundTrips(TestBase):
         assert client.post("/messages/send", json=send, headers=alice).status_code == 201
         round_trips.clear()
         assert client.post("/messages/send", json=send, headers=alice).status_code == 201
-        assert 1 <= len(round_trips.sent) <= (3 if on_cluster() else 2), (
-            "a cluster reads the session first"
-        )
+        # a cluster reads the session first, and delivers once the reservation answered
+        expected = [["GET"], ["EVALSHA"], ["EVALSHA"]] if on_cluster() else [["EVALSHA"] * 2]
+        assert round_trips.names() == expected
+
+    def test_a_send_refused_in_its_reservation_delivers_nothing(self, befriend, round_trips):
+        """The delivery rides in the reservation's round trip: only the reservation's id in
+        the sender's send log lets it write (refused: over the limit, or the sender's copy
+        of the friendship is gone while the recipient's still holds)."""
+        befriend("alice", "bob")
+        inbox = Messages("bob", send_limit=1)
+        inbox.send("alice", "first")
+        with pytest.raises(TooManyRequests):
+            inbox.send("alice", "over the limit")
+        get_redis(MsgKeys.PREFIX).zrem(MsgKeys.friends("alice"), "bob")
+        with pytest.raises(Forbidden):
+            Messages("bob", send_limit=10).send("alice", "not friends on alice's side")
+        assert [m.body for m in inbox.page()[0]] == ["first"]
+        assert inbox.unread() == 1
 
     def test_a_scheduled_send_is_one_script_call_with_the_auth_check(
         self, client, signup, befriend, round_trips
