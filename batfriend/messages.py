@@ -257,8 +257,8 @@ class Messages:
 
     def page_json(
         self, before: str | None = None, limit: int = 50, session: Session | None = None
-    ) -> tuple[list[bytes], str | None, int]:
-        """``page`` with each message as the API's JSON object; a page Redis holds whole is
+    ) -> tuple[bytes, str | None, int]:
+        """``page`` with the messages as the API's JSON array; a page Redis holds whole is
         framed from the stored bytes, never decoded (``message.page_json``).
 
         With ``session``, its check shares the page script's round trip (``Session.along``).
@@ -273,7 +273,7 @@ class Messages:
             return page, next_before(fetched, limit, newest), unread
         recent = load_page(blobs, unread_flags)
         messages, cursor, unread = self._with_archived(fetched, recent, before, limit, unread)
-        return [orjson.dumps(m.to_dict()) for m in messages], cursor, unread
+        return orjson.dumps([m.to_dict() for m in messages]), cursor, unread
 
     def _with_archived(
         self,

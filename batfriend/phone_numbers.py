@@ -191,8 +191,7 @@ class PhoneNumbers:
         """
         if type(phones) is not list or not set(map(type, phones)) <= {str}:
             raise TypeError("discover needs a list of str phone numbers")
-        cost = len(phones)
-        phones = list(dict.fromkeys(phones))
+        cost = len(phones)  # a number given twice is looked up twice, as counted
         counter, subject = quota if quota is not None else (None, "")
         if counter is not None and counter.client is not self._redis:
             counter.hit(subject, cost=cost)

@@ -90,8 +90,8 @@ class TestInboxes(ArchiveTestBase):
         for stage in ("redis only", "archived"):
             while True:
                 page, cursor, unread = inbox.page(before, 3)
-                objects, json_cursor, json_unread = inbox.page_json(before, 3)
-                assert [orjson.loads(o) for o in objects] == [m.to_dict() for m in page], stage
+                array, json_cursor, json_unread = inbox.page_json(before, 3)
+                assert orjson.loads(array) == [m.to_dict() for m in page], stage
                 assert (json_cursor, json_unread) == (cursor, unread), stage
                 if cursor is None:
                     break

@@ -8,7 +8,7 @@ from batfriend.agent import Agent
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import Friends
 from batfriend.keys import MsgKeys
-from batfriend.message import Message
+from batfriend.message import Message, _page_at_once, page_json
 from batfriend.messages import Messages
 from paging import page_all
 
@@ -115,10 +115,10 @@ class TestStoredForm(TestBase):
         assert get_redis_body(old[0])[:1] != b"{" and get_redis_body(new[0])[:1] == b"{"
         assert inbox.mark_read([old[0].id, new[0].id]) == 2
         page, cursor, unread = inbox.page()
-        objects, json_cursor, json_unread = inbox.page_json()
+        array, json_cursor, json_unread = inbox.page_json()
         assert [m.id for m in page] == [new[1].id, new[0].id, old[1].id, old[0].id]
         assert [m.read for m in page] == [False, True, False, True]
-        assert [orjson.loads(o) for o in objects] == [m.to_dict() for m in page]
+        assert orjson.loads(array) == [m.to_dict() for m in page]
         assert (json_cursor, json_unread) == (cursor, unread) == (None, 2)
 
     def test_a_stored_message_is_the_api_json_read_last(self):
@@ -127,6 +127,40 @@ class TestStoredForm(TestBase):
         assert message.dump_stored().endswith(b',"read":false}')
         assert Message.load_stored(message.dump_stored()) == message
         assert Message.load_stored(message.dump_msgpack()) == message
+
+
+class TestPageJson:
+    """A page framed at once (no Python step per message) equals one framed message by
+    message; pages it cannot frame at once (a body gone, msgpack) go message by message."""
+
+    def blobs(self):
+        bodies = ["plain", 'quote " and \\ and \u00e9', "\U0001f987", ',"read":false}\x00']
+        return [
+            Message.compose("alice", body, NOW + n, to="bob").dump_stored()
+            for n, body in enumerate(bodies)
+        ]
+
+    def expected(self, blobs, flags):
+        return [
+            {**Message.load_stored(b).to_dict(), "read": not f}
+            for b, f in zip(blobs, flags, strict=True)
+            if b is not None
+        ]
+
+    @pytest.mark.parametrize("flags", [[1, 1, 1, 1], [0, 0, 0, 0], [1, 0, 0, 1]])
+    def test_a_page_of_json_blobs_is_framed_at_once(self, flags):
+        blobs = self.blobs()
+        assert _page_at_once(blobs, flags) is not None
+        assert orjson.loads(page_json(blobs, flags)) == self.expected(blobs, flags)
+
+    def test_a_gone_body_or_a_msgpack_one_is_framed_message_by_message(self):
+        blobs = self.blobs()
+        blobs[1] = None
+        blobs[2] = Message.load_stored(blobs[2]).dump_msgpack()
+        flags = [1, 0, 0, 1]
+        assert _page_at_once(blobs, flags) is None
+        assert orjson.loads(page_json(blobs, flags)) == self.expected(blobs, flags)
+        assert page_json([], []) == b"[]"
 
 
 def get_redis_body(message):

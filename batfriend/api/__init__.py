@@ -9,7 +9,7 @@ from batfriend import config
 from batfriend.api.agents import agents
 from batfriend.api.errors import install_error_handlers
 from batfriend.api.friends import friends
-from batfriend.api.headers import add_security_headers
+from batfriend.api.headers import SecurityHeaders
 from batfriend.api.json_provider import OrjsonProvider
 from batfriend.api.lobbies import lobbies
 from batfriend.api.messages import messages
@@ -69,5 +69,5 @@ def create_app(expose_sqs: bool | None = None, log_requests: bool | None = None)
     if not under_uwsgi() if log_requests is None else log_requests:
         app.before_request(_start_timer)
         app.after_request(_log_request)
-    app.after_request(add_security_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
     return app

@@ -67,9 +67,9 @@ def inbox() -> flask.Response:
     body = json_body(allowed=("before", "limit"))
     before, limit = get_page(body)
     page, next_before, unread = Messages(session.username).page_json(before, limit, session)
-    # jsonify's JSON, framed around the page's ready JSON objects
-    framed = b'{"messages":[%b],"unread":%d,"next_before":%b}\n' % (
-        b",".join(page),
+    # jsonify's JSON, framed around the page's ready JSON array
+    framed = b'{"messages":%b,"unread":%d,"next_before":%b}\n' % (
+        page,
         unread,
         orjson.dumps(next_before),
     )

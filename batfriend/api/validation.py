@@ -27,7 +27,8 @@ _PHONE_RAW_LENGTH = 32
 # A whole list of numbers at once: separators dropped, then one match over them all.
 _DROP_PHONE_SEPARATORS = str.maketrans("", "", _SEPARATOR_CHARACTERS)
 _ITEM_BREAK = "\x00"  # joins the items; no valid number holds it
-PHONE_LIST = re.compile(rf"{PHONE.pattern}(?:{_ITEM_BREAK}{PHONE.pattern})*")
+# Every item followed by the break (the caller appends one), possessive: no backtracking.
+PHONE_LIST = re.compile(rf"(?:{PHONE.pattern}+{_ITEM_BREAK})*+")
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 _ABSENT = object()
@@ -41,14 +42,18 @@ def _reject_constant(name: str) -> None:
     raise BadRequest(f"{name} is not a number JSON allows; send a finite number")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def json_body(allowed: Iterable[str]) -> dict[str, Any]:
     """Return the request's JSON object, refusing non-JSON, non-objects and unknown fields."""
-    request = flask.request
+    request = flask.request._get_current_object()  # one proxy look-up, not one per use
     if not request.is_json:
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
     data = request.get_data(cache=True)
     try:
-        body = json.loads(data, parse_constant=_reject_constant)
+        # json.loads's own steps for bytes, with one decoder for every request
+        body = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON, or is nested too deep") from None
     if type(body) is not dict:
@@ -57,7 +62,8 @@ def json_body(allowed: Iterable[str]) -> dict[str, Any]:
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}", field=unknown[0])
     # UTF-16 and UTF-32 bodies (the only ones with NUL bytes) spell their escapes differently.
-    escapes = b"\\u" in data or b"\x00" in data
+    # (a lone backslash is found at C speed; a two-byte search of 16 KB takes ~15 µs)
+    escapes = (b"\\" in data and b"\\u" in data) or b"\x00" in data
     if escapes or data.count(b"[") + data.count(b"{") > MAX_DEPTH:
         _check_text(body, escapes)
     return body
@@ -194,7 +200,7 @@ def _phone_list_at_once(value: Any, max_items: int) -> list[str] | None:
     if joined.count(_ITEM_BREAK) != len(value) - 1:  # an item holds the break itself
         return None
     cleaned = joined.translate(_DROP_PHONE_SEPARATORS)
-    if not PHONE_LIST.fullmatch(cleaned):
+    if not PHONE_LIST.fullmatch(cleaned + _ITEM_BREAK):
         return None
     if len(cleaned) == len(joined):  # no separators: every item is already a short number
         return list(value)
