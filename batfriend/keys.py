@@ -17,6 +17,7 @@ tags are precomputed so that bucket ``b`` hashes to slot ``64 * b``: spread
 evenly over the 16,384 slots. On a single Redis the tags change nothing.
 """
 
+import functools
 import re
 import zlib
 
@@ -50,8 +51,10 @@ def tag(bucket: int) -> str:
     return "{" + TAGS[bucket] + "}"
 
 
+@functools.lru_cache(maxsize=65536)
 def home(name: str) -> str:
-    """Return the hash tag of the home bucket of ``name``."""
+    """Return the hash tag of the home bucket of ``name`` (remembered: a request names the
+    same agents in several keys; bounded, as names are the users')."""
     return tag(bucket_of(name))
 
 

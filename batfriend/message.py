@@ -7,7 +7,6 @@ id)`` agree, in Redis and in SQL.
 """
 
 import json
-import operator
 import os
 import re
 import secrets
@@ -190,8 +189,6 @@ def load_page(blobs: list[bytes | None], unread: list[int] | None = None) -> lis
 
 _UNREAD_TAIL = b',"read":false}'
 _READ_TAIL = b',"read":true}'
-_TAILS = (_READ_TAIL, _UNREAD_TAIL)  # by SMISMEMBER's flag: 0 read, 1 unread
-_BREAK = b"\x00"  # JSON text never holds a raw NUL (it is escaped): it parts the blobs
 
 
 def page_json(blobs: list[bytes | None], unread: list[int]) -> bytes:
@@ -200,9 +197,6 @@ def page_json(blobs: list[bytes | None], unread: list[int]) -> bytes:
     A message ``dump_stored`` wrote is its stored bytes with the reader's ``read`` spliced
     in; one stored as msgpack (before) is decoded and written as JSON.
     """
-    whole = _page_at_once(blobs, unread)
-    if whole is not None:
-        return whole
     page = []
     cut = -len(_UNREAD_TAIL)
     for blob, flag in zip(blobs, unread, strict=True):
@@ -215,26 +209,3 @@ def page_json(blobs: list[bytes | None], unread: list[int]) -> bytes:
             data["read"] = not flag
             page.append(orjson.dumps(data))
     return b"[%b]" % b",".join(page)
-
-
-def _page_at_once(blobs: list[bytes | None], unread: list[int]) -> bytes | None:
-    """``page_json`` in a few C calls, no Python step per message: when every blob is there
-    and stored as JSON with the ``read`` tail; else None.
-
-    Joined with a NUL after each, a page whose blobs hold no NUL has as many NULs as blobs;
-    then each ``tail + NUL`` and each ``NUL + {`` sits at a blob's edge, so counting them
-    proves every blob starts with ``{`` and ends with the tail (msgpack starts otherwise).
-    """
-    if None in blobs or len(unread) != len(blobs):
-        return None
-    joined = _BREAK.join(blobs) + _BREAK
-    count = len(blobs)
-    ending = _UNREAD_TAIL + _BREAK
-    if (
-        joined.count(_BREAK) != count
-        or joined.count(ending) != count
-        or (_BREAK + joined).count(_BREAK + b"{") != count
-    ):
-        return None
-    heads = joined.split(ending)[:count]
-    return b"[%b]" % b",".join(map(operator.add, heads, map(_TAILS.__getitem__, unread)))

@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 from redis import Redis
 from redis.client import Pipeline
-from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
 from batfriend import config
@@ -42,7 +41,7 @@ from batfriend.message import (
     page_json,
 )
 from batfriend.scheduled import delivery_payload, read_delivery_payload, waiting_keys
-from batfriend.scripts import get_script, lazy_script, run_pipeline
+from batfriend.scripts import get_script, is_cluster, lazy_script, run_pipeline
 from batfriend.session import Session, read_along
 
 SEND_WINDOW = 60.0
@@ -143,7 +142,7 @@ class Messages:
         """
         delivery_keys = self._delivery_keys()
         delivery_args = [message.id, message.dump_stored(), self._owner, message.sender]
-        if isinstance(self._redis, RedisCluster):
+        if is_cluster(self._redis):
             reserved = self._reserve(keys=keys, args=args)
             delivered = None
         else:

@@ -106,9 +106,23 @@ class FlushProofScript(Script):
             return client.eval(self.script, len(keys), *keys, *args)
 
 
+def is_cluster(client: redis.Redis | RedisCluster) -> bool:
+    """Return whether ``client`` is a Redis Cluster client (cheaper than ``isinstance``,
+    which walks redis-py's protocol classes: this runs several times a request)."""
+    return _is_cluster_type(type(client))
+
+
+@functools.cache
+def _is_cluster_type(kind: type) -> bool:
+    return issubclass(kind, RedisCluster)
+
+
 def get_script(client: redis.Redis, name: str) -> Script:
     """Return the script ``name`` registered on ``client``, registering it the first time."""
     key = (id(client), name)
+    script = _registered.get(key)  # a dict read is atomic: the lock only for registering
+    if script is not None and script.registered_client is client:
+        return script
     with _lock:
         script = _registered.get(key)
         if script is None or script.registered_client is not client:
@@ -144,7 +158,7 @@ def run_pipeline(
     pipeline, which reconnects and retries by the client's policy.
     On a cluster see ``_run_on_cluster``.
     """
-    if isinstance(client, RedisCluster):
+    if is_cluster(client):
         return _run_on_cluster(client, queue)
     commands = _recorded(queue)
     if not commands:

@@ -11,10 +11,9 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.cluster import RedisCluster
 
 from batfriend.errors import SESSION_GONE, Unauthorized
-from batfriend.scripts import run_pipeline
+from batfriend.scripts import is_cluster, run_pipeline
 
 _REMEMBERED_LIMIT = 10_000
 _issued_to: dict[str, str] = {}
@@ -72,7 +71,7 @@ class Session:
         """Return the session key a write's script on ``client`` must find live, checking it
         in the write's own round trip; None when the session is confirmed (checked first when
         sessions live on another Redis, or on a cluster, where the key is in another slot)."""
-        if not self._confirmed and (client is not self._redis or isinstance(client, RedisCluster)):
+        if not self._confirmed and (client is not self._redis or is_cluster(client)):
             self._confirm(self._redis.get(self._key))
         return None if self._confirmed else self._key
 

@@ -8,7 +8,7 @@ from batfriend.agent import Agent
 from batfriend.errors import Forbidden, NotFound, TooManyRequests
 from batfriend.friends import Friends
 from batfriend.keys import MsgKeys
-from batfriend.message import Message, _page_at_once, page_json
+from batfriend.message import Message
 from batfriend.messages import Messages
 from paging import page_all
 
@@ -127,40 +127,6 @@ class TestStoredForm(TestBase):
         assert message.dump_stored().endswith(b',"read":false}')
         assert Message.load_stored(message.dump_stored()) == message
         assert Message.load_stored(message.dump_msgpack()) == message
-
-
-class TestPageJson:
-    """A page framed at once (no Python step per message) equals one framed message by
-    message; pages it cannot frame at once (a body gone, msgpack) go message by message."""
-
-    def blobs(self):
-        bodies = ["plain", 'quote " and \\ and \u00e9', "\U0001f987", ',"read":false}\x00']
-        return [
-            Message.compose("alice", body, NOW + n, to="bob").dump_stored()
-            for n, body in enumerate(bodies)
-        ]
-
-    def expected(self, blobs, flags):
-        return [
-            {**Message.load_stored(b).to_dict(), "read": not f}
-            for b, f in zip(blobs, flags, strict=True)
-            if b is not None
-        ]
-
-    @pytest.mark.parametrize("flags", [[1, 1, 1, 1], [0, 0, 0, 0], [1, 0, 0, 1]])
-    def test_a_page_of_json_blobs_is_framed_at_once(self, flags):
-        blobs = self.blobs()
-        assert _page_at_once(blobs, flags) is not None
-        assert orjson.loads(page_json(blobs, flags)) == self.expected(blobs, flags)
-
-    def test_a_gone_body_or_a_msgpack_one_is_framed_message_by_message(self):
-        blobs = self.blobs()
-        blobs[1] = None
-        blobs[2] = Message.load_stored(blobs[2]).dump_msgpack()
-        flags = [1, 0, 0, 1]
-        assert _page_at_once(blobs, flags) is None
-        assert orjson.loads(page_json(blobs, flags)) == self.expected(blobs, flags)
-        assert page_json([], []) == b"[]"
 
 
 def get_redis_body(message):

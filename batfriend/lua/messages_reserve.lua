@@ -12,7 +12,7 @@
 -- ARGV[7] stored Message (JSON), ARGV[8] deliver_at, ARGV[9] delivery payload (scheduled only)
 -- Returns {"reserved", 0} (or {"scheduled", 0}: stored to wait), {"not_friends", 0},
 -- {"rate_limited", ms until the oldest send leaves the window} or {"session_gone", 0};
--- only the first two write anything. A retry with the same id is counted and stored once.
+-- only the first two change anything. A retry with the same id is counted and stored once.
 local friends, sent, record, due, payloads = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, recipient, now, allowed = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local window, checked_sender, blob = tonumber(ARGV[5]), ARGV[6], ARGV[7]
@@ -23,12 +23,13 @@ if not redis.call("ZSCORE", friends, recipient) then
   return {"not_friends", 0}
 end
 redis.call("ZREMRANGEBYSCORE", sent, "-inf", now - window)
-if not redis.call("ZSCORE", sent, id) then
-  if redis.call("ZCARD", sent) >= allowed then
+-- logged first, taken back if over the limit: one call fewer on the common path
+if redis.call("ZADD", sent, "NX", now, id) == 1 then
+  if redis.call("ZCARD", sent) > allowed then
+    redis.call("ZREM", sent, id)
     local oldest = redis.call("ZRANGE", sent, 0, 0, "WITHSCORES")
     return {"rate_limited", math.ceil((tonumber(oldest[2]) + window - now) * 1000)}
   end
-  redis.call("ZADD", sent, now, id)
   redis.call("PEXPIRE", sent, math.ceil(window * 1000))
 end
 if not blob then
