@@ -154,8 +154,8 @@ def run_pipeline(
     phone numbers cost more than the round trip). If Redis answers NOSCRIPT (it
     restarted, or its scripts were flushed), the calls go again with their scripts whole
     (EVAL, which also loads them): everything queued may run twice, so it must be
-    idempotent. A connection lost or timed out on the way hands the calls to redis-py's
-    pipeline, which reconnects and retries by the client's policy.
+    idempotent. A connection lost or timed out on the way hands the calls, scripts whole,
+    to redis-py's pipeline, which reconnects and retries by the client's policy.
     On a cluster see ``_run_on_cluster``.
     """
     if is_cluster(client):
@@ -186,9 +186,10 @@ def _recorded(queue: Callable[[Pipeline], None]) -> list[tuple[tuple, dict[str, 
 
 
 def _run_by_redis_py(client: redis.Redis, commands: list) -> list[Any]:
-    """Run ``commands`` on a redis-py pipeline of ``client`` (its reconnects and retries)."""
+    """Run ``commands`` on a redis-py pipeline of ``client`` (its reconnects and retries),
+    scripts sent whole: a Redis that dropped the connection may have restarted without them."""
     pipeline = client.pipeline(transaction=False)
-    pipeline.command_stack = list(commands)
+    pipeline.command_stack = [(_as_eval(args), options) for args, options in commands]
     return pipeline.execute()
 
 
@@ -211,8 +212,8 @@ def _run_on_cluster(client: RedisCluster, queue: Callable[[Pipeline], None]) -> 
     parts = [(node.redis_connection, indexes) for node, indexes in by_node.values()]
     _send_wave(parts, commands, results)
     reloaded = [
-        (node, indexes)
-        for node, indexes in parts
+        (node_client, indexes)
+        for node_client, indexes in parts
         if any(isinstance(results[index], NoScriptError) for index in indexes)
     ]
     if reloaded:
