@@ -51,7 +51,7 @@ def tag(bucket: int) -> str:
     return "{" + TAGS[bucket] + "}"
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def home(name: str) -> str:
     """Return the hash tag of the home bucket of ``name`` (remembered: a request names the
     same agents in several keys; bounded, as names are the users')."""
