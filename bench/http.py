@@ -73,6 +73,10 @@ class Result:
     def cpu_per_request(self) -> float:
         return self.cpu / len(self.latencies) if self.latencies else 0.0
 
+    @property
+    def redis_per_request(self) -> float:
+        return self.redis_cpu / len(self.latencies) if self.latencies else 0.0
+
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
@@ -483,7 +487,7 @@ def report(args, shape, before_ref, rows) -> None:
             f"{p99_ratio:.2f}",
             before[1],
             f"{merged.cpu_per_request * 1e6:.0f}",
-            f"{merged.redis_cpu / max(1, len(merged.latencies)) * 1e6:.0f}",
+            f"{merged.redis_per_request * 1e6:.0f}",
             f"{cpu_ratio:.2f}",
             before[2],
         )
@@ -509,7 +513,7 @@ def report(args, shape, before_ref, rows) -> None:
                 f" ({min(b.rps for b in runs):.0f}-{max(b.rps for b in runs):.0f} over"
                 f" {len(runs)} runs), p99 {ms(statistics.mean(b.percentile(99) for b in runs))} ms,"
                 f" {statistics.mean(b.cpu_per_request for b in runs) * 1e6:.0f} cpu µs per request"
-                f" ({statistics.mean(b.redis_cpu / len(b.latencies) for b in runs) * 1e6:.0f}"
+                f" ({statistics.mean(b.redis_per_request for b in runs) * 1e6:.0f}"
                 " of them Redis)"
             )
     print(
